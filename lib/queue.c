@@ -1,0 +1,150 @@
+/*
+ * The job queue: a FIFO of 16-byte slots in 64 KiB blocks, with one lock for
+ * producers and one for consumers.  See struct job__queue for the fields and
+ * the locks that guard them.
+ */
+#include "config.h"
+
+#include "jobpool-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static struct job__block *block_new(void)
+{
+    struct job__block *b = malloc(JOB__BLOCK_BYTES);
+
+    if (b != NULL)
+        b->next = NULL;
+    return b;
+}
+
+/* Hands a drained block to the producer side, or frees it if the spare
+ * place is taken. */
+static void block_retire(struct job__queue *q, struct job__block *b)
+{
+    b->next = NULL;
+    free(atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel));
+}
+
+/* Makes a mutex that spins briefly before sleeping where the C library
+ * offers it: both queue locks are held for a few dozen instructions. */
+static int lock_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t attr;
+    int rc = pthread_mutexattr_init(&attr);
+
+    if (rc != 0)
+        return rc;
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    (void)pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    rc = pthread_mutex_init(m, &attr);
+    (void)pthread_mutexattr_destroy(&attr);
+    return rc;
+}
+
+int job__queue_init(struct job__queue *q)
+{
+    struct job__block *first = block_new();
+    int rc;
+
+    if (first == NULL)
+        return ENOMEM;
+    rc = lock_init(&q->tail_lock);
+    if (rc != 0)
+        goto fail_tail;
+    rc = lock_init(&q->head_lock);
+    if (rc != 0)
+        goto fail_head;
+    q->tail_block = first;
+    q->tail_index = 0;
+    atomic_init(&q->tail_seq, 0);
+    q->head_block = first;
+    q->head_index = 0;
+    q->tail_seen = 0;
+    atomic_init(&q->head_seq, 0);
+    atomic_init(&q->spare, NULL);
+    return 0;
+
+fail_head:
+    (void)pthread_mutex_destroy(&q->tail_lock);
+fail_tail:
+    free(first);
+    return rc == ENOMEM ? ENOMEM : EAGAIN;
+}
+
+/* Frees the blocks.  Called once no thread uses the queue; jobs still in it
+ * are dropped, which only happens when create fails before any submit. */
+void job__queue_destroy(struct job__queue *q)
+{
+    struct job__block *b = q->head_block;
+
+    while (b != NULL) {
+        struct job__block *next = b->next;
+
+        free(b);
+        b = next;
+    }
+    free(atomic_load_explicit(&q->spare, memory_order_acquire));
+    (void)pthread_mutex_destroy(&q->head_lock);
+    (void)pthread_mutex_destroy(&q->tail_lock);
+}
+
+int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
+{
+    uint64_t seq = atomic_load_explicit(&q->tail_seq, memory_order_relaxed);
+    struct job__slot *slot;
+
+    if (q->tail_index == JOB__BLOCK_SLOTS) {
+        struct job__block *b =
+            atomic_exchange_explicit(&q->spare, NULL, memory_order_acq_rel);
+
+        if (b == NULL)
+            b = block_new();
+        if (b == NULL)
+            return ENOMEM;
+        q->tail_block->next = b;
+        q->tail_block = b;
+        q->tail_index = 0;
+    }
+    slot = &q->tail_block->slots[q->tail_index++];
+    slot->fn = fn;
+    slot->ctx = ctx;
+    /* Sequentially consistent so that the check for spinning workers that
+     * follows cannot be ordered before it (see worker.c, "wake rules"). */
+    atomic_store_explicit(&q->tail_seq, seq + 1, memory_order_seq_cst);
+    return 0;
+}
+
+bool job__queue_pop(struct job__queue *q, struct job__slot *out)
+{
+    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
+
+    if (head == q->tail_seen) {
+        q->tail_seen =
+            atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+        if (head == q->tail_seen)
+            return false;
+    }
+    /* A job exists past the end of this block, so the producer has already
+     * linked the next one. */
+    if (q->head_index == JOB__BLOCK_SLOTS) {
+        struct job__block *done = q->head_block;
+
+        q->head_block = done->next;
+        q->head_index = 0;
+        block_retire(q, done);
+    }
+    *out = q->head_block->slots[q->head_index++];
+    atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
+    return true;
+}
+
+uint64_t job__queue_length(struct job__queue *q)
+{
+    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+
+    return tail - head;
+}
