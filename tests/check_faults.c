@@ -1,0 +1,214 @@
+/*
+ * Fault injection: pthread_create and the allocator fail at the k-th call.
+ *
+ * The seam is link-time wrapping (ld --wrap): this program links the
+ * library's objects statically with pthread_create, pthread_join, malloc
+ * and posix_memalign routed through the __wrap_ functions below, so the
+ * production library carries no hook and pays nothing at run time.  Only
+ * calls made by the library's own objects are redirected; the C library's
+ * internal allocations (thread stacks, Check's bookkeeping in libcheck.so)
+ * are not.
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int __real_pthread_create(pthread_t *, const pthread_attr_t *,
+                          void *(*)(void *), void *);
+int __real_pthread_join(pthread_t, void **);
+void *__real_malloc(size_t);
+int __real_posix_memalign(void **, size_t, size_t);
+
+int __wrap_pthread_create(pthread_t *, const pthread_attr_t *,
+                          void *(*)(void *), void *);
+int __wrap_pthread_join(pthread_t, void **);
+void *__wrap_malloc(size_t);
+int __wrap_posix_memalign(void **, size_t, size_t);
+
+/* Calls left before the injected failure; negative = never fail.  Only the
+ * test thread arms them, before the call under test. */
+static atomic_int creates_left = -1;
+static atomic_int allocs_left = -1;
+static atomic_int threads_started, threads_joined;
+
+static bool should_fail(atomic_int *left)
+{
+    int n = atomic_load(left);
+
+    while (n >= 0) {
+        if (atomic_compare_exchange_weak(left, &n, n - 1))
+            return n == 0;
+    }
+    return false;
+}
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                          void *(*fn)(void *), void *arg)
+{
+    int rc;
+
+    if (should_fail(&creates_left))
+        return EAGAIN;
+    rc = __real_pthread_create(t, attr, fn, arg);
+    if (rc == 0)
+        atomic_fetch_add(&threads_started, 1);
+    return rc;
+}
+
+int __wrap_pthread_join(pthread_t t, void **ret)
+{
+    int rc = __real_pthread_join(t, ret);
+
+    if (rc == 0)
+        atomic_fetch_add(&threads_joined, 1);
+    return rc;
+}
+
+void *__wrap_malloc(size_t size)
+{
+    return should_fail(&allocs_left) ? NULL : __real_malloc(size);
+}
+
+int __wrap_posix_memalign(void **p, size_t align, size_t size)
+{
+    return should_fail(&allocs_left) ? ENOMEM
+                                     : __real_posix_memalign(p, align, size);
+}
+
+static void reset_counters(void)
+{
+    atomic_store(&creates_left, -1);
+    atomic_store(&allocs_left, -1);
+    atomic_store(&threads_started, 0);
+    atomic_store(&threads_joined, 0);
+}
+
+START_TEST(create_fails_with_eagain_when_any_thread_cannot_start)
+{
+    enum { THREADS = 4 };
+    job_pool_options opts;
+
+    job_pool_options_init(&opts);
+    opts.threads = THREADS;
+    for (int k = 0; k < THREADS; k++) {
+        job_pool *pool = NULL;
+
+        reset_counters();
+        atomic_store(&creates_left, k);
+        ck_assert_int_eq(job_pool_create(&pool, &opts), EAGAIN);
+        ck_assert_ptr_null(pool);
+        ck_assert_int_eq(atomic_load(&threads_started), k);
+        ck_assert_int_eq(atomic_load(&threads_joined), k);
+    }
+    reset_counters();
+    {
+        job_pool *pool = NULL;
+        atomic_ulong counted = 0;
+
+        ck_assert_int_eq(job_pool_create(&pool, &opts), 0);
+        ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
+        ck_assert_int_eq(job_pool_destroy(pool), 0);
+        ck_assert_uint_eq(atomic_load(&counted), 1);
+        ck_assert_int_eq(atomic_load(&threads_joined), THREADS);
+    }
+}
+END_TEST
+
+START_TEST(create_fails_with_enomem_at_every_allocation)
+{
+    job_pool_options opts;
+    int k;
+
+    job_pool_options_init(&opts);
+    opts.threads = 2;
+    for (k = 0;; k++) {
+        job_pool *pool = NULL;
+        int rc;
+
+        reset_counters();
+        atomic_store(&allocs_left, k);
+        rc = job_pool_create(&pool, &opts);
+        atomic_store(&allocs_left, -1);
+        if (rc == 0) {
+            ck_assert_int_eq(job_pool_destroy(pool), 0);
+            break;
+        }
+        ck_assert_int_eq(rc, ENOMEM);
+        ck_assert_ptr_null(pool);
+        ck_assert_int_eq(atomic_load(&threads_started),
+                         atomic_load(&threads_joined));
+    }
+    ck_assert_int_ge(k, 2); /* the pool, its queue and its workers */
+}
+END_TEST
+
+/* The queue needs a new block once the first one's slots are taken. */
+START_TEST(submit_fails_with_enomem_when_the_queue_cannot_grow)
+{
+    job_pool *pool = pool_new(1);
+    struct latch gate;
+    struct countdown started;
+    struct gated_job g = {&started, &gate, NULL};
+    atomic_ulong counted = 0;
+    unsigned long accepted = 0;
+    job_pool_stats s;
+
+    reset_counters();
+    latch_init(&gate);
+    countdown_init(&started, 1);
+    ck_assert_int_eq(job_submit_detached(pool, job_gated, &g), 0);
+    countdown_wait(&started);
+
+    /* Fail every allocation until one submit is refused.  Disarm before
+     * asserting: Check may allocate too. */
+    for (;;) {
+        int rc;
+
+        atomic_store(&allocs_left, 0);
+        rc = job_submit_detached(pool, job_count, &counted);
+        atomic_store(&allocs_left, -1);
+        if (rc == ENOMEM)
+            break;
+        ck_assert_int_eq(rc, 0);
+        accepted++;
+    }
+    ck_assert_uint_gt(accepted, 1000);
+    /* The next submit, with memory back, succeeds. */
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
+    accepted++;
+    s = pool_stats(pool);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.submitted, accepted + 1);
+
+    latch_open(&gate);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    /* Every accepted job ran; the refused one never did. */
+    ck_assert_uint_eq(atomic_load(&counted), accepted);
+    countdown_destroy(&started);
+    latch_destroy(&gate);
+}
+END_TEST
+
+static Suite *faults_suite(void)
+{
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("faults");
+
+    tcase_add_test(tc, create_fails_with_eagain_when_any_thread_cannot_start);
+    tcase_add_test(tc, create_fails_with_enomem_at_every_allocation);
+    tcase_add_test(tc, submit_fails_with_enomem_when_the_queue_cannot_grow);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(faults_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
