@@ -23,8 +23,8 @@
  * A running job may block for as long as it likes: the rules never leave a
  * queued job behind a running one while a parked worker could take it.
  *
- * Idle waiters: a worker that finds the queue empty issues a full fence and
- * looks at idle_waiters; job_pool_wait_idle() increments idle_waiters before
+ * Idle waiters: a worker that finds the queue empty reads idle_waiters with
+ * a read-modify-write; job_pool_wait_idle() increments idle_waiters before
  * it reads the completion counters.  Either the waiter sees the worker's
  * last completion or the worker sees the waiter and wakes it.
  */
@@ -155,12 +155,15 @@ static void wake_helper_if_needed(job_pool *pool)
         job__worker_wake(helper);
 }
 
-/* Wakes job_pool_wait_idle() callers if there are any; see the top of the
- * file for why the fence is needed. */
+/* Wakes job_pool_wait_idle() callers if there are any.  The read is a
+ * read-modify-write: it takes its place in idle_waiters' modification
+ * order, so either it sees a waiter's increment, or the waiter's increment
+ * reads from it and so sees this worker's completed counter (see the top
+ * of the file). */
 static void notify_idle_waiters(job_pool *pool)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed) == 0)
+    if (atomic_fetch_add_explicit(&pool->idle_waiters, 0,
+                                  memory_order_seq_cst) == 0)
         return;
     (void)pthread_mutex_lock(&pool->lock);
     (void)pthread_cond_broadcast(&pool->idle_cond);

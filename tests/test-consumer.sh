@@ -14,8 +14,9 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pc() { pkg-config --define-variable=prefix="$tmp$prefix" "$@" jobpool; }
 
 test "$(pc --modversion)" = "$PACKAGE_VERSION"
-${CC:-cc} -o "$tmp/consumer" "$top_srcdir/tests/consumer/consumer.c" \
-    $(pc --cflags) $(pc --libs)
+# A sanitized library needs a sanitized program around it.
+${CC:-cc} ${SANITIZER_FLAGS:-} -o "$tmp/consumer" \
+    "$top_srcdir/tests/consumer/consumer.c" $(pc --cflags) $(pc --libs)
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
 # The binary must have loaded the installed copy.
 LD_LIBRARY_PATH="$libdir" ldd "$tmp/consumer" | grep -q "$libdir/libjobpool.so.0"
