@@ -12,6 +12,8 @@ int main(void)
     srunner_add_suite(runner, shutdown_suite());
     srunner_add_suite(runner, wait_idle_suite());
     srunner_add_suite(runner, process_suite());
+    srunner_add_suite(runner, misuse_suite());
+    srunner_add_suite(runner, stress_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -57,5 +57,7 @@ Suite *submit_suite(void);
 Suite *shutdown_suite(void);
 Suite *wait_idle_suite(void);
 Suite *process_suite(void);
+Suite *stress_suite(void);
+Suite *misuse_suite(void);
 
 #endif
