@@ -72,8 +72,6 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
 /* Takes the oldest job into *out; head_lock must be held.  Returns false
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
-/* Jobs accepted and not yet taken, read without a lock. */
-uint64_t job__queue_length(struct job__queue *q);
 
 /* One worker thread. */
 struct job__worker {

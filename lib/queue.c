@@ -140,11 +140,3 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
     atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
     return true;
 }
-
-uint64_t job__queue_length(struct job__queue *q)
-{
-    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_acquire);
-    uint64_t tail = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
-
-    return tail - head;
-}
