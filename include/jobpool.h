@@ -35,7 +35,7 @@ extern "C" {
 #define JOBPOOL_VERSION_STRING "0.1.0"
 /* One number that compares in release order: 0xMMmmpp. */
 #define JOBPOOL_VERSION_NUMBER                                                 \
-    ((JOBPOOL_VERSION_MAJOR << 16) | (JOBPOOL_VERSION_MINOR << 8) |          \
+    ((JOBPOOL_VERSION_MAJOR << 16) | (JOBPOOL_VERSION_MINOR << 8) |            \
      JOBPOOL_VERSION_PATCH)
 
 #if defined(JOBPOOL_BUILDING) && defined(__GNUC__)

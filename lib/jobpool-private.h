@@ -88,8 +88,8 @@ struct job__worker {
     /* Parking: the worker sleeps on park_cond until a waker sets wake. */
     alignas(JOB__CACHELINE) pthread_mutex_t park_lock;
     pthread_cond_t park_cond;
-    bool wake;                        /* park_lock */
-    struct job__worker *next_parked;  /* queue.tail_lock */
+    bool wake;                       /* park_lock */
+    struct job__worker *next_parked; /* queue.tail_lock */
 };
 
 enum job__state {

@@ -306,8 +306,8 @@ static bool pool_is_idle(job_pool *pool)
 {
     uint64_t completed = job__completed(pool);
 
-    return completed == atomic_load_explicit(&pool->queue.tail_seq,
-                                             memory_order_seq_cst);
+    return completed ==
+           atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst);
 }
 
 int job_pool_wait_idle(job_pool *pool)

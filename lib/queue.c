@@ -122,8 +122,7 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
     uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
 
     if (head == q->tail_seen) {
-        q->tail_seen =
-            atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+        q->tail_seen = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
         if (head == q->tail_seen)
             return false;
     }

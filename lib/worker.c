@@ -255,15 +255,14 @@ void *job__worker_main(void *arg)
                 wake_helper_if_needed(pool);
             was_spinning = false;
             job.fn(job.ctx);
-            atomic_store_explicit(&w->completed, ++done,
-                                  memory_order_release);
+            atomic_store_explicit(&w->completed, ++done, memory_order_release);
             continue;
         }
         /* The queue ran dry (possibly after another worker took the job a
          * former spinner was after).  Spin, then park. */
         notify_idle_waiters(pool);
-        seen_tail = atomic_load_explicit(&pool->queue.head_seq,
-                                         memory_order_relaxed);
+        seen_tail =
+            atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
         atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
         if (spin_for_work(pool, seen_tail)) {
             atomic_fetch_sub_explicit(&pool->nspinning, 1,

@@ -1,18 +1,14 @@
 #!/bin/sh
 # Installs into a temporary directory and builds a consumer with
-# `pkg-config --cflags --libs jobpool`, as a user would.
+# `pkg-config --cflags --libs jobpool`, as a user would, with pkg-config's
+# --define-variable=prefix standing for a relocated install.
 set -eu
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$top_srcdir/tests/install-tmp.sh"
 
-${MAKE:-make} -s -C "$top_builddir" install DESTDIR="$tmp" >"$tmp/install.log" 2>&1 ||
-    { cat "$tmp/install.log" >&2; exit 1; }
-prefix=$(sed -n 's/^prefix=//p' "$top_builddir/jobpool.pc")
-libdir=$(PKG_CONFIG_PATH= pkg-config --define-variable=prefix="$tmp$prefix" \
-    --variable=libdir "$top_builddir/jobpool.pc")
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
-pc() { pkg-config --define-variable=prefix="$tmp$prefix" "$@" jobpool; }
+export PKG_CONFIG_PATH="$(dirname "$installed_pc")"
+pc() { pkg-config --define-variable=prefix="$tmp/root$prefix" "$@" jobpool; }
 
+test "$(pc --variable=libdir)" = "$libdir"
 test "$(pc --modversion)" = "$PACKAGE_VERSION"
 # A sanitized library needs a sanitized program around it.
 ${CC:-cc} ${SANITIZER_FLAGS:-} -o "$tmp/consumer" \

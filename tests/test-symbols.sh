@@ -1,25 +1,51 @@
 #!/bin/sh
 # The shared library exports exactly the functions the public header
-# declares, and carries a SONAME with the libtool major version.
+# declares, each one tagged with the symbol version JOBPOOL_0; the linker
+# version script lists the same functions; and the library carries a SONAME
+# with the libtool major version.
 set -eu
 lib="$top_builddir/lib/.libs/libjobpool.so"
 header="$top_srcdir/include/jobpool.h"
+map="$top_srcdir/lib/libjobpool.map"
+version=JOBPOOL_0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBR]$/ { sub(/@.*/, "", $3); print $3 }' |
-    sort -u > "$tmp/exported"
+# Defined functions and data, as name@@VERSION (or a bare name when the
+# symbol has no version).  The version definitions themselves are absolute
+# symbols (type A) and are left out.
+nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' |
+    sort -u > "$tmp/exported-versioned"
+sed 's/@.*//' "$tmp/exported-versioned" | sort -u > "$tmp/exported"
 sed -n 's/^JOB_API [^(]*[ *]\(job_[a-z_]*\)(.*/\1/p' "$header" |
     sort -u > "$tmp/declared"
+test -s "$tmp/declared"
 if ! diff -u "$tmp/declared" "$tmp/exported"; then
     echo "exported symbols differ from the header's declarations" >&2
     exit 1
 fi
-test -s "$tmp/declared"
+
+# Every export is the default version (@@) of node JOBPOOL_0.
+if grep -v "@@$version\$" "$tmp/exported-versioned" > "$tmp/unversioned"; then
+    echo "exported without the default version $version:" >&2
+    cat "$tmp/unversioned" >&2
+    exit 1
+fi
+
+# The names between "global:" and "local:" in the version script, with the
+# comments taken out.
+sed 's,/\*.*\*/,,; /\/\*/,/\*\//d' "$map" | tr -s ' \t;{}' '\n\n\n\n\n' |
+    awk '$0 == "global:" { on = 1; next } $0 == "local:" { on = 0 } on' |
+    sort -u > "$tmp/mapped"
+if ! diff -u "$tmp/declared" "$tmp/mapped"; then
+    echo "$map lists other functions than the header declares" >&2
+    exit 1
+fi
 
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 if [ "$soname" != "libjobpool.so.0" ]; then
     echo "unexpected SONAME: '$soname'" >&2
     exit 1
 fi
-echo "exports $(wc -l < "$tmp/exported") functions, SONAME $soname"
+echo "exports $(wc -l < "$tmp/exported") functions, all @@$version," \
+    "as the header and the version script list them; SONAME $soname"

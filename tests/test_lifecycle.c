@@ -237,8 +237,7 @@ START_TEST(many_create_destroy_cycles)
         job_pool *pool = pool_new(1 + i % 4);
 
         for (unsigned j = 0; j < i % 7; j++)
-            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                             0);
+            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
         ck_assert_int_eq(job_pool_destroy(pool), 0);
     }
     /* sum over i < 200 of i % 7 */

@@ -207,8 +207,7 @@ START_TEST(calls_after_shutdown_answer_cleanly)
     job_pool_stats s;
 
     ck_assert_int_eq(job_pool_shutdown(pool), 0);
-    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                     ESHUTDOWN);
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), ESHUTDOWN);
     ck_assert_int_eq(job_submit_detached(pool, NULL, &counted), EINVAL);
     ck_assert_int_eq(job_pool_wait_idle(pool), 0);
     ck_assert_int_eq(job_pool_shutdown(pool), 0);

@@ -25,7 +25,7 @@ static void job_read_mask(void *ctx)
 
 START_TEST(workers_block_asynchronous_signals)
 {
-    static const int async[] = {SIGINT,  SIGTERM, SIGCHLD, SIGHUP, SIGUSR1,
+    static const int async[] = {SIGINT,  SIGTERM, SIGCHLD, SIGHUP,  SIGUSR1,
                                 SIGUSR2, SIGPIPE, SIGALRM, SIGQUIT, SIGWINCH};
     sigset_t none, mask;
     job_pool *pool;
@@ -119,7 +119,8 @@ START_TEST(child_of_fork_can_use_a_new_pool)
             if (job_pool_create(&child_pool, NULL) != 0)
                 _exit(2);
             for (int i = 0; i < 1000; i++)
-                if ((rc = job_submit_detached(child_pool, job_count, &child_count))) {
+                if ((rc = job_submit_detached(child_pool, job_count,
+                                              &child_count))) {
                     fprintf(stderr, "child: submit %d returned %d\n", i, rc);
                     _exit(3);
                 }

@@ -69,10 +69,8 @@ START_TEST(submit_after_shutdown_is_refused_and_counted)
 
     ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
     ck_assert_int_eq(job_pool_shutdown(pool), 0);
-    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                     ESHUTDOWN);
-    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                     ESHUTDOWN);
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), ESHUTDOWN);
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), ESHUTDOWN);
     s = pool_stats(pool);
     ck_assert_uint_eq(s.submitted, 1);
     ck_assert_uint_eq(s.completed, 1);

@@ -71,8 +71,8 @@ START_TEST(every_accepted_job_runs_exactly_once)
 
     latch_init(&go);
     for (unsigned i = 0; i < PRODUCERS; i++) {
-        producers[i] = (struct producer){pool, marks, i * PER_PRODUCER,
-                                         PER_PRODUCER, &go};
+        producers[i] =
+            (struct producer){pool, marks, i * PER_PRODUCER, PER_PRODUCER, &go};
         ck_assert_int_eq(
             pthread_create(&threads[i], NULL, produce_marks, &producers[i]), 0);
     }
@@ -122,8 +122,7 @@ START_TEST(jobs_start_in_fifo_order)
 
     for (unsigned i = 0; i < 1000; i++) {
         jobs[i] = (struct order_job){&log, i};
-        ck_assert_int_eq(job_submit_detached(pool, job_log_order, &jobs[i]),
-                         0);
+        ck_assert_int_eq(job_submit_detached(pool, job_log_order, &jobs[i]), 0);
     }
     ck_assert_int_eq(job_pool_wait_idle(pool), 0);
     ck_assert_uint_eq(log.next, 1000);
@@ -259,9 +258,9 @@ START_TEST(a_blocked_job_does_not_hold_back_the_next)
         ck_assert_int_eq(job_submit_detached(pool, job_gated, &blocker), 0);
         if (round % 2 == 0)
             countdown_wait(&started);
-        ck_assert_int_eq(job_submit_detached(
-                             pool, (job_fn)countdown_arrive, &second_done),
-                         0);
+        ck_assert_int_eq(
+            job_submit_detached(pool, (job_fn)countdown_arrive, &second_done),
+            0);
         countdown_wait(&second_done);
         latch_open(&gate);
         ck_assert_int_eq(job_pool_wait_idle(pool), 0);

@@ -28,8 +28,7 @@ START_TEST(wait_idle_returns_after_every_job_completed)
 
     for (int round = 1; round <= 50; round++) {
         for (int i = 0; i < 1000; i++)
-            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                             0);
+            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
         ck_assert_int_eq(job_pool_wait_idle(pool), 0);
         ck_assert_uint_eq(atomic_load(&counted), round * 1000ul);
         s = pool_stats(pool);
@@ -103,8 +102,7 @@ START_TEST(many_waiters_all_return)
         pthread_t t[WAITERS];
 
         for (int i = 0; i < 500; i++)
-            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted),
-                             0);
+            ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
         for (int i = 0; i < WAITERS; i++) {
             w[i] = (struct waiter){pool, &counted, -1, 0};
             ck_assert_int_eq(

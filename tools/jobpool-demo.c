@@ -105,8 +105,7 @@ int main(int argc, char **argv)
            (t_drained - t_submitted) * 1e3);
     printf("accepted %" PRIu64 ", completed %" PRIu64 " (%" PRIu64
            " small, %" PRIu64 " blocking), rejected %" PRIu64 "\n",
-           stats.submitted, stats.completed,
-           (uint64_t)atomic_load(&small_done),
+           stats.submitted, stats.completed, (uint64_t)atomic_load(&small_done),
            (uint64_t)atomic_load(&blocking_done), stats.rejected);
     rc = job_submit_detached(pool, small_job, NULL);
     printf("a submit after shutdown returns %s\n",
