@@ -111,9 +111,11 @@ struct job_pool {
     /* Workers awake with nothing to do, polling tail_seq.  A producer that
      * sees one leaves the parked workers asleep. */
     alignas(JOB__CACHELINE) _Atomic unsigned nspinning;
-    /* Threads blocked in job_pool_wait_idle(); workers look at it when
-     * the queue runs dry. */
-    _Atomic unsigned idle_waiters;
+    /* Threads blocked in job_pool_wait_idle().  Stored under
+     * queue.tail_lock; workers read it when the queue runs dry, and again
+     * under tail_lock before they park or exit.  Rarely written, so it has
+     * a line of its own that the workers only ever read. */
+    alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
     _Atomic uint64_t rejected;
 
     /* Lifecycle. */

@@ -23,7 +23,8 @@
  *
  * Locks, in the order they may be nested:
  *   lock            state, the idle and stopped conditions, worker started
- *                   and joined flags.  Never held while taking a queue lock.
+ *                   and joined flags.  Held while taking tail_lock only by
+ *                   job_pool_wait_idle(), to register as a waiter.
  *   queue.tail_lock the tail of the FIFO, the stack of parked workers,
  *                   nparked and the stopping flag.
  *   queue.head_lock the head of the FIFO.  Never held with tail_lock.
@@ -52,6 +53,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,6 +183,24 @@ static void async_signals(sigset_t *set)
     (void)sigdelset(set, SIGSYS);
 }
 
+/* Names a worker "prefix-index" for top -H and debuggers.  Done by the
+ * creating thread, so the name is there before create returns. */
+static void name_worker(const job_pool *pool, const struct job__worker *w)
+{
+#ifdef HAVE_PTHREAD_SETNAME_NP
+    char name[32];
+
+    /* Linux keeps 15 bytes of a thread's name; cut it there rather than
+     * have pthread_setname_np() refuse it with ERANGE. */
+    (void)snprintf(name, sizeof name, "%s-%u", pool->name, w->index);
+    name[15] = '\0';
+    (void)pthread_setname_np(w->thread, name);
+#else
+    (void)pool;
+    (void)w;
+#endif
+}
+
 /* Starts the workers with asynchronous signals blocked (they inherit the
  * mask of the creating thread, which is restored afterwards). */
 static int start_workers(job_pool *pool)
@@ -200,6 +220,7 @@ static int start_workers(job_pool *pool)
         if (rc != 0)
             break;
         w->started = true;
+        name_worker(pool, w);
         atomic_fetch_add_explicit(&pool->threads_alive, 1,
                                   memory_order_relaxed);
     }
@@ -310,6 +331,19 @@ static bool pool_is_idle(job_pool *pool)
            atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst);
 }
 
+/* Registers or unregisters a wait_idle caller.  Under tail_lock, so that a
+ * worker about to park sees it (see worker.c). */
+static void add_idle_waiter(job_pool *pool, int delta)
+{
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    atomic_store_explicit(
+        &pool->idle_waiters,
+        atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed) +
+            (unsigned)delta,
+        memory_order_relaxed);
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+}
+
 int job_pool_wait_idle(job_pool *pool)
 {
     if (pool == NULL)
@@ -319,10 +353,10 @@ int job_pool_wait_idle(job_pool *pool)
         (void)pthread_mutex_unlock(&pool->lock);
         return EDEADLK;
     }
-    atomic_fetch_add_explicit(&pool->idle_waiters, 1, memory_order_seq_cst);
+    add_idle_waiter(pool, 1);
     while (!pool_is_idle(pool))
         (void)pthread_cond_wait(&pool->idle_cond, &pool->lock);
-    atomic_fetch_sub_explicit(&pool->idle_waiters, 1, memory_order_relaxed);
+    add_idle_waiter(pool, -1);
     (void)pthread_mutex_unlock(&pool->lock);
     return 0;
 }

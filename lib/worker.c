@@ -23,17 +23,20 @@
  * A running job may block for as long as it likes: the rules never leave a
  * queued job behind a running one while a parked worker could take it.
  *
- * Idle waiters: a worker that finds the queue empty reads idle_waiters with
- * a read-modify-write; job_pool_wait_idle() increments idle_waiters before
- * it reads the completion counters.  Either the waiter sees the worker's
- * last completion or the worker sees the waiter and wakes it.
+ * Idle waiters: job_pool_wait_idle() registers in idle_waiters under
+ * tail_lock, then reads the completion counters.  A worker that finds the
+ * queue empty reads idle_waiters (a plain load: this is the fast path, and
+ * it nearly always sees a waiter that registered earlier); a worker about to
+ * park or exit reads it again under tail_lock, after its last completion.
+ * So a waiter that registered before that critical section is woken by it,
+ * and one that registered after it sees the completion.  The cost of the
+ * rare race is one bounded spin of latency, never a lost wake-up.
  */
 #include "config.h"
 
 #include "jobpool-private.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <time.h>
 
 /* How long an idle worker polls before it parks.  Long enough to catch the
@@ -155,16 +158,10 @@ static void wake_helper_if_needed(job_pool *pool)
         job__worker_wake(helper);
 }
 
-/* Wakes job_pool_wait_idle() callers if there are any.  The read is a
- * read-modify-write: it takes its place in idle_waiters' modification
- * order, so either it sees a waiter's increment, or the waiter's increment
- * reads from it and so sees this worker's completed counter (see the top
- * of the file). */
+/* Wakes job_pool_wait_idle() callers; see the top of the file for when it
+ * is called. */
 static void notify_idle_waiters(job_pool *pool)
 {
-    if (atomic_fetch_add_explicit(&pool->idle_waiters, 0,
-                                  memory_order_seq_cst) == 0)
-        return;
     (void)pthread_mutex_lock(&pool->lock);
     (void)pthread_cond_broadcast(&pool->idle_cond);
     (void)pthread_mutex_unlock(&pool->lock);
@@ -197,22 +194,30 @@ static bool spin_for_work(job_pool *pool, uint64_t seen_tail)
 static enum park_result park(job_pool *pool, struct job__worker *w)
 {
     struct job__queue *q = &pool->queue;
+    unsigned waiters;
     bool empty, stopping;
 
     (void)pthread_mutex_lock(&q->tail_lock);
     empty = atomic_load_explicit(&q->tail_seq, memory_order_relaxed) ==
             atomic_load_explicit(&q->head_seq, memory_order_acquire);
     stopping = atomic_load_explicit(&pool->stopping, memory_order_relaxed);
+    waiters = atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed);
     if (!empty || stopping) {
         atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
         (void)pthread_mutex_unlock(&q->tail_lock);
-        return empty ? PARK_EXIT : PARK_FOUND_WORK;
+        if (!empty)
+            return PARK_FOUND_WORK;
+        if (waiters != 0)
+            notify_idle_waiters(pool);
+        return PARK_EXIT;
     }
     w->next_parked = pool->parked;
     pool->parked = w;
     atomic_fetch_add_explicit(&pool->nparked, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
     (void)pthread_mutex_unlock(&q->tail_lock);
+    if (waiters != 0)
+        notify_idle_waiters(pool);
 
     (void)pthread_mutex_lock(&w->park_lock);
     while (!w->wake)
@@ -220,22 +225,6 @@ static enum park_result park(job_pool *pool, struct job__worker *w)
     w->wake = false;
     (void)pthread_mutex_unlock(&w->park_lock);
     return PARK_WOKEN;
-}
-
-static void name_thread(const job_pool *pool, const struct job__worker *w)
-{
-#ifdef HAVE_PTHREAD_SETNAME_NP
-    char name[32];
-
-    /* Linux keeps 15 bytes of a thread's name; cut it there rather than
-     * have pthread_setname_np() refuse it with ERANGE. */
-    (void)snprintf(name, sizeof name, "%s-%u", pool->name, w->index);
-    name[15] = '\0';
-    (void)pthread_setname_np(pthread_self(), name);
-#else
-    (void)pool;
-    (void)w;
-#endif
 }
 
 void *job__worker_main(void *arg)
@@ -246,7 +235,6 @@ void *job__worker_main(void *arg)
     bool was_spinning = false;
     struct job__slot job;
 
-    name_thread(pool, w);
     for (;;) {
         uint64_t seen_tail;
 
@@ -260,7 +248,8 @@ void *job__worker_main(void *arg)
         }
         /* The queue ran dry (possibly after another worker took the job a
          * former spinner was after).  Spin, then park. */
-        notify_idle_waiters(pool);
+        if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed))
+            notify_idle_waiters(pool);
         seen_tail =
             atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
         atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
