@@ -36,6 +36,9 @@ struct job__block {
 #define JOB__BLOCK_SLOTS                                                       \
     ((JOB__BLOCK_BYTES - sizeof(struct job__block)) / sizeof(struct job__slot))
 
+/* Drained blocks a queue keeps for reuse: 256 KiB at most per pool. */
+#define JOB__SPARE_BLOCKS 4
+
 /*
  * A two-lock FIFO (Michael and Scott's design, with blocks of slots instead
  * of one node per job): producers serialise on tail_lock, consumers on
@@ -50,7 +53,10 @@ struct job__queue {
     alignas(JOB__CACHELINE) pthread_mutex_t tail_lock;
     struct job__block *tail_block; /* tail_lock */
     size_t tail_index;             /* tail_lock: next free slot in tail_block */
-    _Atomic uint64_t tail_seq;     /* stored under tail_lock; loaded anywhere */
+    /* Stored under tail_lock; loaded anywhere.  On a line of its own because
+     * spinning workers poll it: they must not pull the lock's line away
+     * from the producer. */
+    alignas(JOB__CACHELINE) _Atomic uint64_t tail_seq;
 
     /* consumer side */
     alignas(JOB__CACHELINE) pthread_mutex_t head_lock;
@@ -59,10 +65,12 @@ struct job__queue {
     uint64_t tail_seen;            /* head_lock: a recent value of tail_seq */
     _Atomic uint64_t head_seq;     /* stored under head_lock; loaded anywhere */
 
-    /* A drained block kept for the producer, so that a queue that keeps
-     * crossing a block boundary does not call malloc and free each time.
-     * Exchanged atomically: the consumer fills it, the producer empties it. */
-    alignas(JOB__CACHELINE) _Atomic(struct job__block *) spare;
+    /* Drained blocks kept for the producer, so that a queue that keeps
+     * crossing block boundaries does not call malloc and free (and fault
+     * in fresh pages) each time.  Each place is exchanged atomically: the
+     * consumer fills empty places, the producer empties full ones. */
+    alignas(
+        JOB__CACHELINE) _Atomic(struct job__block *) spare[JOB__SPARE_BLOCKS];
 };
 
 int job__queue_init(struct job__queue *q);

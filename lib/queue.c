@@ -19,12 +19,33 @@ static struct job__block *block_new(void)
     return b;
 }
 
-/* Hands a drained block to the producer side, or frees it if the spare
+/* Hands a drained block to the producer side, or frees it if every spare
  * place is taken. */
 static void block_retire(struct job__queue *q, struct job__block *b)
 {
     b->next = NULL;
-    free(atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel));
+    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
+        struct job__block *empty = NULL;
+
+        if (atomic_compare_exchange_strong_explicit(&q->spare[i], &empty, b,
+                                                    memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
+    free(b);
+}
+
+/* A spare block, or a new one, or NULL when memory is short. */
+static struct job__block *block_get(struct job__queue *q)
+{
+    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
+        struct job__block *b =
+            atomic_exchange_explicit(&q->spare[i], NULL, memory_order_acquire);
+
+        if (b != NULL)
+            return b;
+    }
+    return block_new();
 }
 
 /* Makes a mutex that spins briefly before sleeping where the C library
@@ -64,7 +85,8 @@ int job__queue_init(struct job__queue *q)
     q->head_index = 0;
     q->tail_seen = 0;
     atomic_init(&q->head_seq, 0);
-    atomic_init(&q->spare, NULL);
+    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++)
+        atomic_init(&q->spare[i], NULL);
     return 0;
 
 fail_head:
@@ -86,7 +108,8 @@ void job__queue_destroy(struct job__queue *q)
         free(b);
         b = next;
     }
-    free(atomic_load_explicit(&q->spare, memory_order_acquire));
+    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++)
+        free(atomic_load_explicit(&q->spare[i], memory_order_acquire));
     (void)pthread_mutex_destroy(&q->head_lock);
     (void)pthread_mutex_destroy(&q->tail_lock);
 }
@@ -97,11 +120,8 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     struct job__slot *slot;
 
     if (q->tail_index == JOB__BLOCK_SLOTS) {
-        struct job__block *b =
-            atomic_exchange_explicit(&q->spare, NULL, memory_order_acq_rel);
+        struct job__block *b = block_get(q);
 
-        if (b == NULL)
-            b = block_new();
         if (b == NULL)
             return ENOMEM;
         q->tail_block->next = b;
@@ -111,9 +131,7 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     slot = &q->tail_block->slots[q->tail_index++];
     slot->fn = fn;
     slot->ctx = ctx;
-    /* Sequentially consistent so that the check for spinning workers that
-     * follows cannot be ordered before it (see worker.c, "wake rules"). */
-    atomic_store_explicit(&q->tail_seq, seq + 1, memory_order_seq_cst);
+    atomic_store_explicit(&q->tail_seq, seq + 1, memory_order_release);
     return 0;
 }
 

@@ -17,9 +17,10 @@
  *     its producer expected it to take (the producer saw it spinning).  So a
  *     former spinner, after taking its job, looks again: if jobs remain,
  *     workers are parked and none spins, it wakes one.  The spinner's
- *     decrement of nspinning and the producer's store of tail_seq are both
- *     sequentially consistent, so either the producer sees the decrement
- *     (and wakes) or the spinner sees the second job (and wakes).
+ *     decrement of nspinning and the producer's read-modify-write of
+ *     tail_seq (made only when a worker is parked) are both sequentially
+ *     consistent, so either the producer sees the decrement (and wakes) or
+ *     the spinner sees the second job (and wakes).
  * A running job may block for as long as it likes: the rules never leave a
  * queued job behind a running one while a parked worker could take it.
  *
@@ -112,10 +113,15 @@ int job_submit_detached(job_pool *pool, job_fn fn, void *ctx)
         rc = ESHUTDOWN;
     else
         rc = job__queue_push(&pool->queue, fn, ctx);
-    /* Rule 2.  The seq_cst load pairs with the store of tail_seq in push. */
-    if (rc == 0 && pool->parked != NULL &&
-        atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0)
-        sleeper = unpark_one(pool);
+    /* Rule 2, only when someone is parked.  The read-modify-write puts the
+     * publication of the job in the single order of sequentially
+     * consistent operations ahead of the load of nspinning (rule 3). */
+    if (rc == 0 && pool->parked != NULL) {
+        (void)atomic_fetch_add_explicit(&pool->queue.tail_seq, 0,
+                                        memory_order_seq_cst);
+        if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0)
+            sleeper = unpark_one(pool);
+    }
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
 
     if (rc != 0) {
