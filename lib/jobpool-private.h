@@ -7,6 +7,8 @@
 
 #include "jobpool.h"
 
+#include "annotate.h"
+
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>

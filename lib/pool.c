@@ -139,6 +139,7 @@ static int worker_init(job_pool *pool, struct job__worker *w, unsigned index)
     w->pool = pool;
     w->index = index;
     atomic_init(&w->completed, 0);
+    JOB__ATOMIC_FIELD(&w->completed);
     rc = pthread_mutex_init(&w->park_lock, NULL);
     if (rc != 0)
         return rc;
@@ -278,6 +279,12 @@ int job_pool_create(job_pool **out, const job_pool_options *opts)
     pool = alloc_aligned(sizeof *pool);
     if (pool == NULL)
         return ENOMEM;
+    JOB__ATOMIC_FIELD(&pool->nparked);
+    JOB__ATOMIC_FIELD(&pool->stopping);
+    JOB__ATOMIC_FIELD(&pool->nspinning);
+    JOB__ATOMIC_FIELD(&pool->idle_waiters);
+    JOB__ATOMIC_FIELD(&pool->rejected);
+    JOB__ATOMIC_FIELD(&pool->threads_alive);
     pool->nthreads = settings.threads != 0 ? settings.threads : online_cpus();
     memcpy(pool->name, settings.name, sizeof pool->name);
     rc = job__queue_init(&pool->queue);

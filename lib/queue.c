@@ -27,6 +27,7 @@ static void block_retire(struct job__queue *q, struct job__block *b)
     for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
         struct job__block *empty = NULL;
 
+        JOB__HAPPENS_BEFORE(&q->spare[i]);
         if (atomic_compare_exchange_strong_explicit(&q->spare[i], &empty, b,
                                                     memory_order_release,
                                                     memory_order_relaxed))
@@ -42,8 +43,10 @@ static struct job__block *block_get(struct job__queue *q)
         struct job__block *b =
             atomic_exchange_explicit(&q->spare[i], NULL, memory_order_acquire);
 
-        if (b != NULL)
+        if (b != NULL) {
+            JOB__HAPPENS_AFTER(&q->spare[i]);
             return b;
+        }
     }
     return block_new();
 }
@@ -81,12 +84,16 @@ int job__queue_init(struct job__queue *q)
     q->tail_block = first;
     q->tail_index = 0;
     atomic_init(&q->tail_seq, 0);
+    JOB__ATOMIC_FIELD(&q->tail_seq);
     q->head_block = first;
     q->head_index = 0;
     q->tail_seen = 0;
     atomic_init(&q->head_seq, 0);
-    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++)
+    JOB__ATOMIC_FIELD(&q->head_seq);
+    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
         atomic_init(&q->spare[i], NULL);
+        JOB__ATOMIC_FIELD(&q->spare[i]);
+    }
     return 0;
 
 fail_head:
@@ -131,6 +138,7 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     slot = &q->tail_block->slots[q->tail_index++];
     slot->fn = fn;
     slot->ctx = ctx;
+    JOB__HAPPENS_BEFORE(&q->tail_seq);
     atomic_store_explicit(&q->tail_seq, seq + 1, memory_order_release);
     return 0;
 }
@@ -141,6 +149,7 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
 
     if (head == q->tail_seen) {
         q->tail_seen = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+        JOB__HAPPENS_AFTER(&q->tail_seq);
         if (head == q->tail_seen)
             return false;
     }

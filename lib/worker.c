@@ -95,9 +95,11 @@ uint64_t job__completed(job_pool *pool)
 {
     uint64_t sum = 0;
 
-    for (unsigned i = 0; i < pool->nthreads; i++)
+    for (unsigned i = 0; i < pool->nthreads; i++) {
         sum += atomic_load_explicit(&pool->workers[i].completed,
                                     memory_order_seq_cst);
+        JOB__HAPPENS_AFTER(&pool->workers[i].completed);
+    }
     return sum;
 }
 
@@ -249,6 +251,7 @@ void *job__worker_main(void *arg)
                 wake_helper_if_needed(pool);
             was_spinning = false;
             job.fn(job.ctx);
+            JOB__HAPPENS_BEFORE(&w->completed);
             atomic_store_explicit(&w->completed, ++done, memory_order_release);
             continue;
         }

@@ -1,0 +1,650 @@
+/*
+ * jobpool.pml: a Promela model of jobpool's submit / spin / park / wake /
+ * wait_idle / shutdown protocol (lib/worker.c, lib/pool.c, lib/queue.c).
+ * README.md in this directory says what is modelled and abstracted and how
+ * to run it; check-model.sh checks it and shows that planted bugs fail.
+ *
+ * Line numbers ("worker.c:119") are those of commit 2630de5; the function
+ * named beside each one is the stable reference.
+ *
+ * Threads: NPROD producers submitting NJOBS jobs each, NW workers, one
+ * thread in job_pool_wait_idle(), one thread in job_pool_shutdown() racing
+ * the producers, and a monitor that fails on a lost wake-up.
+ *
+ * Granularity.  One Promela step holds at most one access to a variable
+ * that another thread may touch at the same time: an atomic (tail_seq,
+ * head_seq, nspinning, nparked, idle_waiters, completed) or a condition
+ * variable's wait or signal.  Taking a mutex is folded into the step after
+ * it and releasing one into the step before it, together with accesses to
+ * data the mutex guards: no other thread can tell the difference (Lipton's
+ * reduction: acquire moves right, release moves left).  Where a whole
+ * critical section is one step (head_lock, park_lock, pool->lock in
+ * notify_idle_waiters) the mutex is still written as a test-and-set, so
+ * that the model reads like the code.
+ *
+ * Memory model.  Steps are atomic and interleave, so the model is
+ * sequentially consistent.  It assumes that the C code's seq_cst
+ * operations give SC where the protocol needs it: the producer's seq_cst
+ * read-modify-write of tail_seq and load of nspinning (rule 2) against a
+ * former spinner's decrement of nspinning and seq_cst load of tail_seq
+ * (rule 3).  The one relaxed load the design expects to be stale, the
+ * worker's fast-path look at idle_waiters (worker.c:257), may return 0 at
+ * any time in the model.
+ */
+
+#ifndef NJOBS
+#define NJOBS 2 /* jobs per producer */
+#endif
+#ifndef NPROD
+#define NPROD 2 /* producers: 1 or 2 */
+#endif
+#ifndef NW
+#define NW 2 /* workers: 2 or 3 */
+#endif
+#define NTOTAL (NPROD * NJOBS)
+/* Spurious wake-ups of pthread_cond_wait(): a budget shared by every
+ * condition variable.  Bounded, so that a lost wake-up still ends in a
+ * blocked (invalid) end state and not in a loop of spurious wake-ups. */
+#ifndef SPURIOUS
+#define SPURIOUS 1
+#endif
+#define NONE 255
+
+#if NW == 2
+#define NOT_ON_STACK(w) (stack[0] != w && stack[1] != w)
+#define ALL_EXITED (exited[0] && exited[1])
+#elif NW == 3
+#define NOT_ON_STACK(w) (stack[0] != w && stack[1] != w && stack[2] != w)
+#define ALL_EXITED (exited[0] && exited[1] && exited[2])
+#else
+#error "NW must be 2 or 3"
+#endif
+
+/*
+ * Planted bugs, one at a time with spin -DBUG_... (check-model.sh):
+ *   BUG_STOP_UNLOCKED   begin_drain() stores stopping after releasing
+ *                       tail_lock (it still takes the parked stack under it)
+ *   BUG_STOP_EARLY      begin_drain() stores stopping before taking
+ *                       tail_lock: harmless, see README.md
+ *   BUG_EXIT_UNLOCKED   park() reads "empty" and "stopping" before taking
+ *                       tail_lock
+ *   BUG_NO_RULE2        job_submit_detached() never wakes a parked worker
+ *   BUG_NO_RULE3        a former spinner never wakes a helper
+ *   BUG_PARK_IF         park() waits with "if (!wake)" instead of "while"
+ *   BUG_IDLE_NO_RECHECK park() does not look at idle_waiters under tail_lock
+ *                       (only the fast path at worker.c:257 notifies)
+ * Proposed fix, for the lost wake-up the model finds with NW=3:
+ *   FIX_CHAIN_WAKE      a worker woken from park() applies rule 3 too
+ * Configuration: NO_WAITER leaves out the wait_idle thread, NO_MONITOR the
+ * lost wake-up monitor (so that only assertions and end states remain).
+ */
+
+/* ---- mutexes: 0 = free, else the owner's _pid + 1 ---- */
+byte tail_lock;     /* queue.tail_lock */
+byte head_lock;     /* queue.head_lock */
+byte pool_lock;     /* pool->lock */
+byte park_lock[NW]; /* worker->park_lock */
+
+/* The test-and-set; only as the first statement of an atomic block. */
+#define ACQUIRE(m) m == 0 -> m = _pid + 1
+#define RELEASE(m) assert(m == _pid + 1); m = 0
+
+/*
+ * Condition variables.  Each has one possible waiter; "waiting" is true
+ * while it is blocked.  pthread_cond_wait() releases the mutex and starts
+ * waiting in one step (COND_WAIT_BEGIN); it returns holding the mutex
+ * again after a signal or a spurious wake-up (COND_WOKEN guards the step
+ * that retakes the mutex, COND_RETURN is that step).  Signal and broadcast
+ * clear "waiting"; with no waiter they do nothing, so they are lost.
+ */
+byte spurious = SPURIOUS;
+#define COND_WAIT_BEGIN(waiting, m) RELEASE(m); waiting = true
+#define COND_WOKEN(waiting) (!waiting || spurious > 0)
+#define COND_RETURN(waiting, m)                                          \
+    if                                                                   \
+    :: !waiting                                                          \
+    :: spurious > 0 -> spurious--; waiting = false                       \
+    fi;                                                                  \
+    m = _pid + 1
+
+bool park_waiting[NW]; /* the worker is blocked on its park_cond */
+bool idle_waiting;     /* the wait_idle thread is blocked on idle_cond */
+
+/* ---- the queue (queue.c) as two counters; a job is known by its
+ * sequence number ---- */
+byte tail_seq; /* queue.tail_seq: jobs pushed, stored under tail_lock */
+byte head_seq; /* queue.head_seq: jobs popped, stored under head_lock */
+
+/* ---- the pool (jobpool-private.h) ---- */
+byte stack[NW];     /* pool->parked: stack[nparked - 1] is the top */
+byte nparked;       /* pool->nparked (stored under tail_lock), which is
+                       also the depth of the stack: both change together */
+bool stopping;      /* pool->stopping */
+byte nspinning;     /* pool->nspinning */
+byte idle_waiters;  /* pool->idle_waiters, stored under tail_lock */
+byte completed[NW]; /* worker->completed */
+bool wake[NW];      /* worker->wake, park_lock */
+bool exited[NW];    /* the worker thread returned: pthread_join may return */
+
+/* ---- ghost state for the properties ---- */
+byte nrefused;      /* submits that returned ESHUTDOWN; the accepted ones
+                       are counted by tail_seq */
+byte ran[NTOTAL];   /* how many times the job with this number ran */
+byte nrunning;      /* workers inside a job (from its call to the store of
+                       completed): such a job may block for ever */
+byte ndone;         /* the sum of completed[], updated with it */
+bool waiter_returned;
+byte nfinished;     /* threads that returned */
+#ifdef NO_WAITER
+#define NTHREADS (NPROD + NW + 1)
+#else
+#define NTHREADS (NPROD + NW + 2)
+#endif
+
+/*
+ * A lost wake-up: a job is queued, a worker is parked, and every worker
+ * that is not parked is inside a job, which may block for ever: nothing
+ * but a later submit or shutdown would take the queued job ("the rules
+ * never leave a queued job behind a running one while a parked worker
+ * could take it", worker.c:24-25).  Looked at only while tail_lock is free,
+ * because a producer pushes and picks a sleeper in one critical section.
+ * A worker popped from the stack counts as awake: whoever popped it wakes
+ * it.
+ */
+bool lost_wakeup_found; /* set by the monitor, for the error message */
+#define lost_wakeup                                                      \
+    (tail_lock == 0 && tail_seq != head_seq && nparked > 0 &&            \
+     nparked + nrunning == NW)
+
+/* unpark_one(), worker.c:82-92, inside a step that holds tail_lock. */
+#define UNPARK_ONE(w)                                                    \
+    if                                                                   \
+    :: nparked > 0 ->                                                    \
+        nparked--;                                                       \
+        w = stack[nparked];                                              \
+        stack[nparked] = NONE                                            \
+    :: else -> w = NONE                                                  \
+    fi
+
+/* job__worker_wake(), worker.c:73-79: lock park_lock, set wake, signal
+ * park_cond, unlock.  One step: wake is guarded by park_lock, and the
+ * signal is the step's one shared access. */
+inline worker_wake(w)
+{
+    atomic {
+        ACQUIRE(park_lock[w]);
+        wake[w] = true;
+        park_waiting[w] = false;
+        RELEASE(park_lock[w]);
+        w = NONE
+    }
+}
+
+/* notify_idle_waiters(), worker.c:169-174: broadcast idle_cond under
+ * pool->lock. */
+#define NOTIFY_IDLE_WAITERS                                              \
+    atomic {                                                             \
+        ACQUIRE(pool_lock);                                              \
+        idle_waiting = false;                                            \
+        RELEASE(pool_lock)                                               \
+    }
+
+/* ---------------------------------------------------------------------- */
+
+/* job_submit_detached(), worker.c:104-134, NJOBS times. */
+proctype producer()
+{
+    byte k;
+    byte sleeper = NONE;
+
+    do
+    :: k < NJOBS ->
+        atomic {
+            ACQUIRE(tail_lock);                         /* :111 */
+            k++;
+            if
+            :: stopping ->                              /* :112-113 */
+                nrefused++;
+                RELEASE(tail_lock);                     /* :125 */
+                goto submitted                          /* :127-130 */
+            :: else ->
+                /* :115, job__queue_push(), queue.c:117-136: fill the slot,
+                 * then the release store of tail_seq (queue.c:134) */
+                tail_seq++
+            fi;
+            /* Rule 2, :119: pool->parked is guarded by tail_lock; with no
+             * parked worker the critical section ends here (:125). */
+#ifdef BUG_NO_RULE2
+            RELEASE(tail_lock);
+            goto submitted
+#else
+            if
+            :: nparked > 0
+            :: else -> RELEASE(tail_lock); goto submitted
+            fi
+#endif
+        };
+        /* :120-122: the seq_cst read-modify-write of tail_seq (adds 0:
+         * nothing to see in an SC model), then the seq_cst load of
+         * nspinning */
+        atomic {
+            if
+            :: nspinning == 0
+            :: else -> RELEASE(tail_lock); goto submitted
+            fi
+        };
+        atomic {
+            UNPARK_ONE(sleeper);                        /* :123 */
+            RELEASE(tail_lock)                          /* :125 */
+        };
+submitted:
+        if
+        :: sleeper != NONE -> worker_wake(sleeper)     /* :131-132 */
+        :: else
+        fi
+    :: else -> break
+    od;
+    nfinished++
+}
+
+/* job__worker_main(), worker.c:236-281, with take_job() (:136-144),
+ * wake_helper_if_needed() (:147-165), spin_for_work() (:179-197) and
+ * park() (:200-234) inlined. */
+proctype worker(byte me)
+{
+    bool was_spinning, taken, dry, stop, waiters;
+    byte job, seen;
+    byte helper = NONE;
+
+next_job:
+    /* take_job(), :247 and :140-142, with job__queue_pop(),
+     * queue.c:138-159.  The pop loads tail_seq (or uses tail_seen, an older
+     * value of the same increasing counter) and stores head_seq: one step,
+     * which is sound because a pop that saw a job still sees it later.  A
+     * worker that was not spinning calls the job at once (:250-251). */
+    atomic {
+        ACQUIRE(head_lock);                             /* :140 */
+        if
+        :: head_seq != tail_seq ->
+            job = head_seq;
+            head_seq++;                                 /* queue.c:157 */
+            taken = true
+        :: else -> taken = false                        /* queue.c:142-146 */
+        fi;
+        RELEASE(head_lock);                             /* :142 */
+        if
+        :: taken && !was_spinning ->
+            assert(job < tail_seq && ran[job] == 0);
+            ran[job]++;
+            nrunning++
+        :: else
+        fi
+    };
+
+    if
+    :: taken ->
+        if
+        :: was_spinning ->                              /* :248 */
+#ifndef BUG_NO_RULE3
+            /* Rule 3, wake_helper_if_needed(), :147-165: loads of
+             * tail_seq (seq_cst), head_seq, nparked, nspinning (seq_cst),
+             * each only if the one before leaves a wake possible */
+            atomic { seen = tail_seq };                 /* :150-151 */
+            if
+            :: seen == head_seq -> skip                 /* :152-156 */
+            :: else ->
+                if
+                :: nparked == 0 -> skip                 /* :157 */
+                :: else ->
+                    if
+                    :: nspinning != 0 -> skip           /* :158-159 */
+                    :: else ->
+                        atomic {
+                            ACQUIRE(tail_lock);         /* :160 */
+                            UNPARK_ONE(helper);         /* :161 */
+                            RELEASE(tail_lock)          /* :162 */
+                        };
+                        if
+                        :: helper != NONE -> worker_wake(helper) /* :163-164 */
+                        :: else
+                        fi
+                    fi
+                fi
+            fi;
+#endif
+            /* job.fn(job.ctx), :250-251 */
+            d_step {
+                was_spinning = false;
+                seen = 0;
+                helper = NONE;
+                assert(job < tail_seq && ran[job] == 0);
+                ran[job]++;
+                nrunning++
+            }
+        :: else
+        fi;
+        /* the release store of completed, :252 */
+        d_step { completed[me]++; ndone++; nrunning--; job = 0; taken = false };
+        goto next_job
+    :: else
+    fi;
+
+    /* :257-258: a relaxed load of idle_waiters, then notify_idle_waiters().
+     * The load may be stale, so it may miss a waiter at any time (a stale
+     * non-zero value would only broadcast to nobody).  When it does see
+     * one, the load is folded into the step that takes pool->lock: once
+     * idle_waiters is not 0 it only drops back as the waiter returns, and
+     * a broadcast after that does nothing. */
+    if
+    :: skip
+    :: atomic {
+        idle_waiters != 0 && pool_lock == 0 ->
+        pool_lock = _pid + 1;
+        idle_waiting = false;
+        RELEASE(pool_lock)
+       }
+    fi;
+
+    seen = head_seq;                                    /* :259-260 */
+    nspinning++;                                        /* :261 seq_cst */
+
+    /* spin_for_work(), :179-197, polls tail_seq; the spin may run out at
+     * any moment (a timeout, a descheduled thread, or stopping seen). */
+    if
+    :: tail_seq != seen ->                              /* :185-187 */
+        d_step { nspinning--; was_spinning = true; seen = 0 }; /* :262-266 */
+        goto next_job
+    :: true ->                                          /* :188-189, :194-195 */
+        /* park(), :200-234 */
+#ifdef BUG_EXIT_UNLOCKED
+        dry = (tail_seq == head_seq);
+        stop = stopping;
+        atomic {
+            ACQUIRE(tail_lock);
+#else
+        atomic {
+            ACQUIRE(tail_lock);                         /* :206 */
+            /* :207-209: tail_seq and stopping only change under tail_lock,
+             * so the load of head_seq is this step's one racy access */
+            dry = (tail_seq == head_seq);
+            stop = stopping;
+#endif
+#ifdef BUG_IDLE_NO_RECHECK
+            waiters = false;
+#else
+            waiters = (idle_waiters != 0);              /* :210 */
+#endif
+            seen = 0;
+            /* :220-222: onto the stack, nparked++.  Folded into this step:
+             * with tail_lock held and the queue seen empty no job can be
+             * pushed, so none popped, and nothing can change what the load
+             * of head_seq saw in between. */
+            if
+            :: dry && !stop ->
+                assert(nparked < NW && NOT_ON_STACK(me));
+                stack[nparked] = me;
+                nparked++
+            :: else
+            fi
+        }
+    fi;
+    if
+    :: !dry || stop ->                                  /* :211 */
+        atomic {
+            nspinning--;                                /* :212 seq_cst */
+            RELEASE(tail_lock);                         /* :213 */
+            if
+            :: !dry ->                                  /* :214-215 */
+                was_spinning = true;                    /* :269-271 */
+                stop = false;
+                waiters = false;
+                goto next_job
+            :: else
+            fi
+        };
+        if
+        :: waiters -> NOTIFY_IDLE_WAITERS               /* :216-217 */
+        :: else
+        fi;
+        atomic {                                        /* :218, :275-278 */
+            exited[me] = true;
+            nfinished++;
+            goto worker_exit
+        }
+    :: else
+    fi;
+    atomic {
+        nspinning--;                                    /* :223 seq_cst */
+        RELEASE(tail_lock);                             /* :224 */
+        dry = false;
+        stop = false
+    };
+    if
+    :: waiters -> NOTIFY_IDLE_WAITERS                   /* :225-226 */
+    :: else
+    fi;
+
+    /* :228-232: lock park_lock; while (!wake) cond_wait; wake = false */
+    atomic {
+        ACQUIRE(park_lock[me]);                         /* :228 */
+        waiters = false;
+        if
+        :: wake[me] -> goto woken
+        :: else -> COND_WAIT_BEGIN(park_waiting[me], park_lock[me]) /* :230 */
+        fi
+    };
+park_wait:
+    atomic {
+        COND_WOKEN(park_waiting[me]) && park_lock[me] == 0 ->
+        COND_RETURN(park_waiting[me], park_lock[me]);
+#ifdef BUG_PARK_IF
+        goto woken
+#else
+        if
+        :: wake[me] -> goto woken                       /* :229 */
+        :: else ->
+            COND_WAIT_BEGIN(park_waiting[me], park_lock[me]);
+            goto park_wait
+        fi
+#endif
+    };
+woken:
+    atomic {
+        wake[me] = false;                               /* :231 */
+        RELEASE(park_lock[me]);                         /* :232 */
+#ifdef FIX_CHAIN_WAKE
+        was_spinning = true;
+#else
+        was_spinning = false;                           /* :272-274 */
+#endif
+        goto next_job
+    };
+
+worker_exit:
+    skip
+}
+
+/* job_pool_wait_idle(), pool.c:347-361, with add_idle_waiter() (:336-345),
+ * pool_is_idle() (:326-332) and job__completed() (worker.c:94-102). */
+proctype waiter()
+{
+    byte c, t;
+    bool idle_then;
+
+    /* :351 lock pool->lock, then register under tail_lock (:356,
+     * :338-344).  One step: until idle_waiters is 1 no thread wants
+     * pool->lock (a worker notifies only after seeing a waiter), so
+     * holding it alone is invisible. */
+    atomic {
+        pool_lock == 0 && tail_lock == 0 ->
+        pool_lock = _pid + 1;
+        tail_lock = _pid + 1;
+        idle_waiters++;
+        RELEASE(tail_lock)
+    };
+    c = completed[0];                                   /* worker.c:98-99 */
+check:
+    c = c + completed[1];
+#if NW == 3
+    c = c + completed[2];
+#endif
+    atomic {
+        t = tail_seq;                                   /* :330-331 */
+        if
+        :: c == t ->                                    /* :357 */
+            /* ghost: was the pool idle at this instant? */
+            idle_then = (ndone == t);
+            c = 0;
+            t = 0
+        :: else ->
+            c = 0;
+            t = 0;
+            /* :358: pool->lock is held from the load of tail_seq on, so
+             * the wait begins in this step */
+            COND_WAIT_BEGIN(idle_waiting, pool_lock);
+            COND_WOKEN(idle_waiting) && pool_lock == 0 ->
+            COND_RETURN(idle_waiting, pool_lock);
+            c = completed[0];
+            goto check
+        fi
+    };
+    atomic {
+        ACQUIRE(tail_lock);                             /* :359, :338 */
+        idle_waiters--;                                 /* :339-343 */
+        RELEASE(tail_lock);                             /* :344 */
+        RELEASE(pool_lock);                             /* :360 */
+        /* wait_idle returns only after an instant at which every accepted
+         * job had completed */
+        assert(idle_then);
+        waiter_returned = true;
+        nfinished++
+    }
+}
+
+/* job_pool_shutdown(), pool.c:364-387, with begin_drain() (:99-117) and
+ * join_workers() (:121-133).  There is one caller: the state changes under
+ * pool->lock (:368-376, :379-381) and the stopped_cond wait (:383-384)
+ * block nobody and are left out. */
+proctype shutdown()
+{
+    byte n;
+    byte w = NONE;
+    byte drained[NW];
+
+#ifndef NO_WAITER
+    /* Either shutdown races the producers from the start, or it comes
+     * after wait_idle has returned.  In the second case nothing but the
+     * wake rules can run a job left queued behind parked workers, so a
+     * lost wake-up leaves wait_idle, and then everyone, blocked: an
+     * invalid end state. */
+    if
+    :: true
+    :: true -> waiter_returned          /* commits, then blocks */
+    fi;
+#endif
+
+    /* begin_drain(), :103-108: set stopping and take the stack, under
+     * tail_lock.  In the model stopping is read only under tail_lock (the
+     * spin's look at it is covered by "the spin may run out"), so it is
+     * stored in the same step as the racy store of nparked. */
+#ifdef BUG_STOP_EARLY
+    stopping = true;
+#endif
+    atomic {
+        ACQUIRE(tail_lock);                             /* :103 */
+#if !defined(BUG_STOP_UNLOCKED) && !defined(BUG_STOP_EARLY)
+        stopping = true;                                /* :104 */
+#endif
+        n = nparked;                                    /* :105-107 */
+        drained[0] = stack[0];
+        drained[1] = stack[1];
+        stack[0] = NONE;
+        stack[1] = NONE;
+#if NW == 3
+        drained[2] = stack[2];
+        stack[2] = NONE;
+#endif
+        nparked = 0;
+        RELEASE(tail_lock)                              /* :108 */
+    };
+#ifdef BUG_STOP_UNLOCKED
+    stopping = true;
+#endif
+    /* :110-116, from the top of the stack down */
+    do
+    :: n > 0 ->
+        d_step { n--; w = drained[n]; drained[n] = 0 };
+        worker_wake(w)
+    :: else -> break
+    od;
+
+    /* join_workers(), :121-133; then STOPPED.  Every job accepted so far
+     * ran exactly once. */
+    atomic {
+        ALL_EXITED ->
+        n = 0;
+        do
+        :: n < NTOTAL ->
+            assert(ran[n] == (n < tail_seq -> 1 : 0));
+            n++
+        :: else -> break
+        od;
+        assert(head_seq == tail_seq && ndone == tail_seq);
+        nfinished++
+    }
+}
+
+/* Fails in any reachable state that shows a lost wake-up, and checks the
+ * final state once every thread has returned: every accepted job ran
+ * (exactly once: see the assertions where jobs run), and every submit was
+ * either accepted or refused. */
+active proctype monitor()
+{
+end:
+    if
+#ifndef NO_MONITOR
+    :: atomic {
+        lost_wakeup ->
+        lost_wakeup_found = true;
+        assert(!lost_wakeup_found)
+       }
+#endif
+    :: atomic {
+        nfinished == NTHREADS ->
+        assert(head_seq == tail_seq && ndone == tail_seq);
+        assert(tail_seq + nrefused == NTOTAL)
+       }
+    fi
+}
+
+init
+{
+    atomic {
+        stack[0] = NONE;
+        stack[1] = NONE;
+#if NW == 3
+        stack[2] = NONE;
+#endif
+        run producer();
+#if NPROD == 2
+        run producer();
+#endif
+        run worker(0);
+        run worker(1);
+#if NW == 3
+        run worker(2);
+#endif
+#ifndef NO_WAITER
+        run waiter();
+#endif
+        run shutdown()
+    }
+}
+
+#ifdef LIVENESS
+/* Every queued job is eventually taken, and every thread returns. */
+ltl live {
+    [] ((tail_seq != head_seq) -> <> (tail_seq == head_seq)) &&
+    <> (nfinished == NTHREADS)
+}
+#endif

@@ -1,0 +1,421 @@
+/*
+ * The HTTP side of jobpool-httpd: just enough HTTP/1.1 to serve GET
+ * requests over keep-alive connections, and the handlers of its routes.
+ * Nothing here knows about sockets, the event loop or the pool; see
+ * jobpool-httpd.c for how the two halves meet.
+ *
+ * Parsing is deliberately minimal: one request line, headers scanned only
+ * for Connection, Content-Length and Transfer-Encoding, no request bodies,
+ * no percent-decoding.  Anything it does not understand is answered with an
+ * error status and the connection is closed, which is always safe.
+ */
+#include "config.h"
+
+#include "http.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DATA_FILE "jobpool-httpd.data"
+#define CORPUS_LEN (256 * 1024)
+
+/* handlers' shared state */
+
+/* Fills buf with text that compresses somewhat: runs of 1 to 16 equal
+ * bytes from a small alphabet, from a fixed seed so every run serves the
+ * same corpus. */
+static void corpus_fill(unsigned char *buf, size_t len)
+{
+    static const char alphabet[] = "etaoin shrdlu\n";
+    uint32_t x = 2463534242u;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t run;
+        unsigned char c;
+
+        x ^= x << 13; /* xorshift32 */
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = (unsigned char)alphabet[x % (sizeof alphabet - 1)];
+        for (run = 1 + (x >> 8) % 16; run > 0 && i < len; run--)
+            buf[i++] = c;
+    }
+}
+
+int http_handlers_init(struct http_handlers *h, const char *dir,
+                       unsigned delay_ms)
+{
+    char path[PATH_MAX];
+    int n;
+
+    n = snprintf(path, sizeof path, "%s/%s", dir, DATA_FILE);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return ENAMETOOLONG;
+    h->corpus_len = CORPUS_LEN;
+    h->corpus = malloc(h->corpus_len);
+    if (h->corpus == NULL)
+        return ENOMEM;
+    corpus_fill(h->corpus, h->corpus_len);
+    h->delay_ms = delay_ms;
+    h->append_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (h->append_fd < 0) {
+        int err = errno;
+
+        free(h->corpus);
+        h->corpus = NULL;
+        return err;
+    }
+    return 0;
+}
+
+void http_handlers_fini(struct http_handlers *h)
+{
+    if (h->append_fd >= 0 && close(h->append_fd) != 0)
+        perror("jobpool-httpd: close " DATA_FILE);
+    h->append_fd = -1;
+    free(h->corpus);
+    h->corpus = NULL;
+}
+
+/* parsing */
+
+bool http_route_is_slow(enum http_route route)
+{
+    return route == ROUTE_APPEND || route == ROUTE_COMPRESS;
+}
+
+/* Marks *req as an error answered with status, after which the connection
+ * closes; consumes the whole buffer. */
+static size_t parse_error(struct http_request *req, int status, size_t len)
+{
+    req->route = ROUTE_NONE;
+    req->status = status;
+    req->keep_alive = false;
+    return len;
+}
+
+/* If the header line [line, end) is "name: value", returns where the value
+ * starts (after any spaces), else NULL.  Names compare case-insensitively. */
+static const char *header_value(const char *line, const char *end,
+                                const char *name)
+{
+    size_t n = strlen(name);
+
+    if ((size_t)(end - line) <= n || strncasecmp(line, name, n) != 0 ||
+        line[n] != ':')
+        return NULL;
+    for (line += n + 1; line < end && (*line == ' ' || *line == '\t');)
+        line++;
+    return line;
+}
+
+/* Whether the comma-separated list [v, end) holds token, any case. */
+static bool has_token(const char *v, const char *end, const char *token)
+{
+    size_t n = strlen(token);
+
+    while (v < end) {
+        const char *comma = memchr(v, ',', (size_t)(end - v));
+        const char *stop = comma != NULL ? comma : end;
+        const char *last = stop;
+
+        while (v < stop && (*v == ' ' || *v == '\t'))
+            v++;
+        while (last > v && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if ((size_t)(last - v) == n && strncasecmp(v, token, n) == 0)
+            return true;
+        v = stop + 1;
+    }
+    return false;
+}
+
+/* Reads n=DIGITS from the query [q, end), fitting an unsigned long long. */
+static bool query_n(const char *q, const char *end, unsigned long long *n)
+{
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+
+        if (stop - q > 2 && q[0] == 'n' && q[1] == '=') {
+            unsigned long long v = 0;
+            const char *p;
+
+            for (p = q + 2; p < stop; p++) {
+                unsigned d = (unsigned)(*p - '0');
+
+                if (d > 9 || v > (ULLONG_MAX - d) / 10)
+                    return false;
+                v = v * 10 + d;
+            }
+            *n = v;
+            return true;
+        }
+        q = stop + 1;
+    }
+    return false;
+}
+
+/* Routes the request target [t, end): a path and an optional query. */
+static void parse_target(const char *t, const char *end,
+                         struct http_request *req)
+{
+    const char *q = memchr(t, '?', (size_t)(end - t));
+    const char *path_end = q != NULL ? q : end;
+    size_t path_len = (size_t)(path_end - t);
+    static const struct {
+        const char *path;
+        enum http_route route;
+    } routes[] = {
+        {"/fast", ROUTE_FAST},
+        {"/stats", ROUTE_STATS},
+        {"/append", ROUTE_APPEND},
+        {"/compress", ROUTE_COMPRESS},
+    };
+
+    req->route = ROUTE_NONE;
+    req->status = 404;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strlen(routes[i].path) == path_len &&
+            memcmp(routes[i].path, t, path_len) == 0) {
+            req->route = routes[i].route;
+            req->status = 200;
+        }
+    }
+    if (req->route == ROUTE_APPEND &&
+        (q == NULL || !query_n(q + 1, end, &req->n))) {
+        req->route = ROUTE_NONE;
+        req->status = 400;
+    }
+}
+
+size_t http_parse(const char *buf, size_t len, struct http_request *req)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    const char *eol, *sp1, *sp2, *line;
+    size_t head_len;
+
+    if (end == NULL)
+        return len >= HTTP_HEAD_MAX ? parse_error(req, 431, len) : 0;
+    head_len = (size_t)(end - buf) + 4;
+    if (head_len > HTTP_HEAD_MAX)
+        return parse_error(req, 431, len);
+
+    /* The request line: METHOD SP TARGET SP HTTP/1.x */
+    eol = memmem(buf, head_len, "\r\n", 2);
+    sp1 = memchr(buf, ' ', (size_t)(eol - buf));
+    sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+    if (sp2 == NULL || sp1[1] != '/')
+        return parse_error(req, 400, len);
+    if (eol - sp2 - 1 == 8 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0)
+        req->keep_alive = true;
+    else if (eol - sp2 - 1 == 8 && memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)
+        req->keep_alive = false;
+    else
+        return parse_error(req, 505, len);
+
+    /* Headers: each line ends in CRLF; the last one's CRLF is at end. */
+    for (line = eol + 2; line < end;) {
+        const char *lend = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+        const char *v;
+
+        if ((v = header_value(line, lend, "Connection")) != NULL) {
+            if (has_token(v, lend, "close"))
+                req->keep_alive = false;
+            else if (has_token(v, lend, "keep-alive"))
+                req->keep_alive = true;
+        } else if ((v = header_value(line, lend, "Content-Length")) != NULL) {
+            if (lend - v != 1 || *v != '0')
+                return parse_error(req, 400, len);
+        } else if (header_value(line, lend, "Transfer-Encoding") != NULL) {
+            return parse_error(req, 400, len);
+        }
+        line = lend + 2;
+    }
+
+    if (sp1 - buf == 3 && memcmp(buf, "GET", 3) == 0) {
+        parse_target(sp1 + 1, sp2, req);
+    } else {
+        req->route = ROUTE_NONE;
+        req->status = 405;
+    }
+    return head_len;
+}
+
+/* handlers */
+
+void http_respond(struct http_response *resp, int status, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(resp->body, sizeof resp->body, fmt, ap);
+    va_end(ap);
+    resp->status = status;
+    if (n < 0)
+        n = 0;
+    resp->body_len =
+        (size_t)n < sizeof resp->body ? (size_t)n : sizeof resp->body - 1;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
+    }
+}
+
+/* The blocking case: one line written with O_APPEND (a single write() of
+ * a regular file is not interleaved with other appends), then made durable
+ * before the client is told so. */
+static void handle_append(const struct http_handlers *h, unsigned long long n,
+                          struct http_response *resp)
+{
+    char line[32], msg[64];
+    int len = snprintf(line, sizeof line, "n=%llu\n", n);
+    ssize_t written = write(h->append_fd, line, (size_t)len);
+
+    if (written < 0) {
+        http_respond(resp, 500, "write: %s\n",
+                     strerror_r(errno, msg, sizeof msg));
+        return;
+    }
+    if (written != len) {
+        http_respond(resp, 500, "write: short write (disk full?)\n");
+        return;
+    }
+    if (fdatasync(h->append_fd) != 0) {
+        http_respond(resp, 500, "fdatasync: %s\n",
+                     strerror_r(errno, msg, sizeof msg));
+        return;
+    }
+    if (h->delay_ms > 0) {
+        struct timespec ts = {(time_t)(h->delay_ms / 1000),
+                              (long)(h->delay_ms % 1000) * 1000000L};
+        int rc;
+
+        do
+            rc = nanosleep(&ts, &ts);
+        while (rc != 0 && errno == EINTR);
+    }
+    http_respond(resp, 200, "appended n=%llu\n", n);
+}
+
+/* Run-length encodes in[0, len) into out as (count, byte) pairs, count
+ * 1..255; out needs room for 2 * len bytes.  Returns the encoded length. */
+static size_t rle_encode(const unsigned char *in, size_t len,
+                         unsigned char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t run = 1;
+
+        while (i + run < len && run < 255 && in[i + run] == in[i])
+            run++;
+        out[o++] = (unsigned char)run;
+        out[o++] = in[i];
+        i += run;
+    }
+    return o;
+}
+
+/* CRC-32 as gzip computes it, one bit at a time: about as many cycles per
+ * byte as a real compressor spends, which is the point here. */
+static uint32_t crc32_bitwise(const unsigned char *p, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+
+    while (len-- > 0) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* The CPU-bound case: compress the corpus and, as gzip does, checksum
+ * what was compressed. */
+static void handle_compress(const struct http_handlers *h,
+                            struct http_response *resp)
+{
+    unsigned char *out = malloc(2 * h->corpus_len);
+    size_t out_len;
+
+    if (out == NULL) {
+        http_respond(resp, 500, "compress: out of memory\n");
+        return;
+    }
+    out_len = rle_encode(h->corpus, h->corpus_len, out);
+    http_respond(resp, 200, "compressed %zu to %zu bytes, crc32 %08x\n",
+                 h->corpus_len, out_len,
+                 (unsigned)crc32_bitwise(h->corpus, h->corpus_len));
+    free(out);
+}
+
+void http_run(const struct http_handlers *h, const struct http_request *req,
+              struct http_response *resp)
+{
+    switch (req->route) {
+    case ROUTE_FAST:
+        http_respond(resp, 200, "fast\n");
+        break;
+    case ROUTE_APPEND:
+        handle_append(h, req->n, resp);
+        break;
+    case ROUTE_COMPRESS:
+        handle_compress(h, resp);
+        break;
+    case ROUTE_STATS: /* answered by the server, which has the counters */
+    case ROUTE_NONE:
+    default:
+        http_respond(resp, req->status, "%s\n", reason(req->status));
+        break;
+    }
+}
+
+size_t http_format(const struct http_response *resp, bool keep_alive, char *out)
+{
+    int n = snprintf(out, HTTP_RESPONSE_MAX,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Connection: %s\r\n"
+                     "\r\n",
+                     resp->status, reason(resp->status), resp->body_len,
+                     keep_alive ? "keep-alive" : "close");
+
+    /* The head is under 160 bytes and the body under HTTP_BODY_MAX. */
+    assert(n > 0 && (size_t)n + resp->body_len <= HTTP_RESPONSE_MAX);
+    memcpy(out + n, resp->body, resp->body_len);
+    return (size_t)n + resp->body_len;
+}
