@@ -20,7 +20,9 @@
  *     decrement of nspinning and the producer's read-modify-write of
  *     tail_seq (made only when a worker is parked) are both sequentially
  *     consistent, so either the producer sees the decrement (and wakes) or
- *     the spinner sees the second job (and wakes).
+ *     the spinner sees the second job (and wakes).  A worker woken from
+ *     park() applies the same check, so that with several jobs queued and
+ *     several workers parked the wake-ups chain instead of stopping at one.
  * A running job may block for as long as it likes: the rules never leave a
  * queued job behind a running one while a parked worker could take it.
  *
@@ -273,7 +275,10 @@ void *job__worker_main(void *arg)
             was_spinning = true;
             break;
         case PARK_WOKEN:
-            was_spinning = false;
+            /* A woken worker may be the one a former spinner or producer
+             * counted on for one job among several: it applies rule 3
+             * too, so wake-ups chain (found by tests/model). */
+            was_spinning = true;
             break;
         case PARK_EXIT:
             atomic_fetch_sub_explicit(&pool->threads_alive, 1,

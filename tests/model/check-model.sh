@@ -167,12 +167,11 @@ verify BUG_NO_RULE2-liveness fail 120 \
     "$liveness" "-a -m10000 -w23" \
     "planted bug, found by the LTL property alone" || status=1
 
-# A lost wake-up in the code as it is, with three workers (README.md,
-# "Finding").  Expected to be found until lib/worker.c is fixed; then turn
-# FIX_CHAIN_WAKE (or the fix chosen) into the model and this into "pass".
-verify known-bug-3-workers fail 120 \
-    "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER" "$safety" \
-    "-m10000 -w23" "known bug: 3 workers, 1x3 jobs" || status=1
+# The lost wake-up with three workers that this model found in the C code
+# (README.md, "Finding"), now fixed: planted back, it must be caught.
+verify BUG_NO_CHAIN_WAKE fail 120 \
+    "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER -DBUG_NO_CHAIN_WAKE" \
+    "$safety" "-m10000 -w23" "planted bug: 3 workers, 1x3 jobs" || status=1
 
 if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     memlim=8192
@@ -187,10 +186,10 @@ if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     verify full-stop-early pass 900 "-DSPURIOUS=0 -DBUG_STOP_EARLY" \
         "$safety -DCOLLAPSE" "-m10000 -w25" \
         "stopping stored before tail_lock is taken: harmless" || status=1
-    verify full-fix-3-workers pass 900 \
-        "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER -DFIX_CHAIN_WAKE" \
+    verify full-3-workers pass 900 \
+        "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER" \
         "$safety -DCOLLAPSE" "-m10000 -w25" \
-        "proposed fix, 3 workers, 1x3 jobs" || status=1
+        "the chained wake-up, 3 workers, 1x3 jobs" || status=1
 fi
 
 wait "$big" || status=1

@@ -74,7 +74,9 @@
  *   BUG_IDLE_NO_RECHECK park() does not look at idle_waiters under tail_lock
  *                       (only the fast path at worker.c:257 notifies)
  * Proposed fix, for the lost wake-up the model finds with NW=3:
- *   FIX_CHAIN_WAKE      a worker woken from park() applies rule 3 too
+ *   BUG_NO_CHAIN_WAKE   a worker woken from park() skips rule 3 (the lost
+ *                       wake-up with 3 workers this model found in the C
+ *                       code, since fixed)
  * Configuration: NO_WAITER leaves out the wait_idle thread, NO_MONITOR the
  * lost wake-up monitor (so that only assertions and end states remain).
  */
@@ -452,10 +454,10 @@ woken:
     atomic {
         wake[me] = false;                               /* :231 */
         RELEASE(park_lock[me]);                         /* :232 */
-#ifdef FIX_CHAIN_WAKE
-        was_spinning = true;
+#ifdef BUG_NO_CHAIN_WAKE
+        was_spinning = false;
 #else
-        was_spinning = false;                           /* :272-274 */
+        was_spinning = true;                            /* PARK_WOKEN */
 #endif
         goto next_job
     };
