@@ -30,9 +30,9 @@ extern "C" {
 /* version */
 
 #define JOBPOOL_VERSION_MAJOR 0
-#define JOBPOOL_VERSION_MINOR 1
+#define JOBPOOL_VERSION_MINOR 2
 #define JOBPOOL_VERSION_PATCH 0
-#define JOBPOOL_VERSION_STRING "0.1.0"
+#define JOBPOOL_VERSION_STRING "0.2.0"
 /* One number that compares in release order: 0xMMmmpp. */
 #define JOBPOOL_VERSION_NUMBER                                                 \
     ((JOBPOOL_VERSION_MAJOR << 16) | (JOBPOOL_VERSION_MINOR << 8) |            \
@@ -57,6 +57,28 @@ typedef struct job_pool job_pool;
 typedef void (*job_fn)(void *ctx);
 
 /*
+ * What a submit does when the queue holds queue_limit jobs.
+ */
+enum job_overflow {
+    /* Refuse the job: job_submit_detached() returns EAGAIN at once. */
+    JOB_OVERFLOW_REJECT = 0,
+    /* Wait until a worker takes a job and makes room (or shutdown begins:
+     * ESHUTDOWN).  A worker of the pool never waits for its own pool: a
+     * blocking submit from one of its workers runs the job in place, as
+     * JOB_OVERFLOW_CALLER_RUNS does, so a pool whose every worker submits
+     * cannot deadlock. */
+    JOB_OVERFLOW_BLOCK = 1,
+    /* Run the job in the submitting thread before returning 0: the
+     * classic back-pressure, which slows the producer to the pool's pace.
+     * The job must not need a lock the submitter holds. */
+    JOB_OVERFLOW_CALLER_RUNS = 2
+};
+
+/* Called by each worker thread as it starts, before it runs any job, and
+ * as it stops, after its last job (see thread_start in job_pool_options). */
+typedef void (*job_thread_hook)(void *arg);
+
+/*
  * Options for job_pool_create().
  *
  * Binary compatibility: later versions add fields at the end of this struct.
@@ -67,13 +89,42 @@ typedef void (*job_fn)(void *ctx);
  * field it does not know is set to something other than its default (every
  * field added later has the default 0).  Always call job_pool_options_init()
  * before setting fields.
+ *
+ * Thread count: set threads for a fixed-size pool, or max_threads (and
+ * optionally min_threads and idle_timeout_ms) for an elastic one, never
+ * both.  An elastic pool starts min_threads workers; when a job is queued
+ * and no worker is idle it starts another, up to max_threads; a worker
+ * idle for idle_timeout_ms exits while more than min_threads remain.  A
+ * fixed-size pool is the elastic pool with min = max.
  */
 typedef struct job_pool_options {
     size_t struct_size; /* written by job_pool_options_init(); do not set */
-    unsigned threads;   /* worker threads; 0 = one per online CPU */
+    unsigned threads;   /* fixed-size pool: worker threads; 0 = one per
+                           online CPU (when max_threads is 0) */
     const char *name;   /* worker name prefix shown by top -H; a worker is
                            named prefix-index, cut to the kernel's 15
                            bytes; NULL = "jobpool" */
+
+    /* Since 0.2. */
+    size_t queue_limit;           /* most jobs queued (not yet started) at
+                                     once; 0 = unbounded */
+    enum job_overflow overflow;   /* what a submit does at queue_limit */
+    unsigned min_threads;         /* elastic pool: workers always kept,
+                                     0..max_threads (0 is allowed: the pool
+                                     then has no thread while idle) */
+    unsigned max_threads;         /* elastic pool: most workers at once;
+                                     0 = a fixed-size pool of threads */
+    unsigned idle_timeout_ms;     /* elastic pool: how long a worker above
+                                     min_threads stays idle before it exits;
+                                     0 = 10000 (10 s) */
+    size_t stack_size;            /* bytes of stack per worker, at least
+                                     PTHREAD_STACK_MIN; 0 = the system's
+                                     default */
+    job_thread_hook thread_start; /* NULL = none; called on each worker as
+                                     it starts */
+    job_thread_hook thread_stop;  /* NULL = none; called on each worker
+                                     before it exits */
+    void *thread_hook_arg;        /* passed to both hooks */
 } job_pool_options;
 
 /*
@@ -83,19 +134,34 @@ typedef struct job_pool_options {
  */
 typedef struct job_pool_stats {
     size_t struct_size; /* written by job_pool_get_stats() */
-    uint64_t submitted; /* jobs accepted (submits that returned 0) */
-    uint64_t completed; /* jobs that have returned */
+    uint64_t submitted; /* jobs accepted and queued for the workers */
+    uint64_t completed; /* queued jobs that have returned */
     uint64_t rejected;  /* submits refused for any reason except EINVAL */
     size_t queued;      /* accepted, not yet started */
-    size_t running;     /* started, not yet returned */
+    size_t running;     /* started on a worker, not yet returned */
     unsigned threads;   /* worker threads alive */
+
+    /* Since 0.2. */
+    unsigned threads_peak;          /* most worker threads alive at once */
+    unsigned threads_idle;          /* workers waiting for a job */
+    size_t queued_peak;             /* most jobs queued at once */
+    uint64_t rejected_full;         /* refused because the queue was at
+                                       queue_limit (EAGAIN or ETIMEDOUT) */
+    uint64_t rejected_shutdown;     /* refused because shutdown had begun */
+    uint64_t ran_in_caller;         /* jobs run by the submitting thread
+                                       because the queue was full */
+    uint64_t cancelled;             /* queued jobs handed back by
+                                       job_pool_cancel_queued() */
+    uint64_t thread_start_failures; /* extra workers an elastic pool could
+                                       not start */
 } job_pool_stats;
 
 /* lifecycle */
 
 /*
- * Fills opts with the defaults: threads = 0 (one per online CPU),
- * name = NULL ("jobpool").  The macro form records the caller's struct size;
+ * Fills opts with the defaults: a fixed-size pool of one thread per online
+ * CPU named "jobpool", an unbounded queue, no hooks (every field 0 or
+ * NULL).  The macro form records the caller's struct size;
  * the function form, for callers that cannot use the macro, assumes the
  * layout of version 0.1.  Safe from any thread.
  */
@@ -109,11 +175,18 @@ JOB_API void job_pool_options_init_sized(job_pool_options *opts,
  * Creates a pool and starts its worker threads, and stores it in *pool.
  * opts may be NULL for the defaults.  The workers start with every
  * asynchronous signal blocked; the caller's signal mask is left unchanged.
+ * They run under the normal time-sharing policy (SCHED_OTHER) whatever the
+ * policy of the thread that starts them: a real-time creator, or a
+ * real-time thread whose submit grows an elastic pool, does not pass its
+ * priority on.
  *
  * Returns 0, or
- *   EINVAL  pool is NULL, opts has an unknown struct_size or a field this
- *           library does not know set, or threads > JOB_POOL_THREADS_MAX;
- *           nothing was allocated;
+ *   EINVAL  pool is NULL; opts has an unknown struct_size or a field this
+ *           library does not know set; threads or max_threads is above
+ *           JOB_POOL_THREADS_MAX; both threads and max_threads are set;
+ *           min_threads is above max_threads, or set without max_threads;
+ *           overflow is not a job_overflow value; stack_size is below
+ *           PTHREAD_STACK_MIN or refused by the system;
  *   ENOMEM  out of memory;
  *   EAGAIN  a worker thread could not be started.
  * On failure *pool is left unchanged, every thread already started has been
@@ -135,6 +208,22 @@ JOB_API int job_pool_create(job_pool **pool, const job_pool_options *opts);
 JOB_API int job_pool_shutdown(job_pool *pool);
 
 /*
+ * Shutdown with a deadline: stops accepting jobs as job_pool_shutdown()
+ * does, then waits at most timeout_ns nanoseconds for the queue to drain
+ * and every worker to exit.  If jobs are still queued or running then, it
+ * returns ETIMEDOUT and the pool goes on draining in the background; a
+ * later job_pool_shutdown() or job_pool_shutdown_timed() waits again, and
+ * job_pool_cancel_queued() hands back what has not started (together,
+ * Java's shutdownNow() without its lost tasks).  timeout_ns = 0 begins the
+ * shutdown and only looks.
+ *
+ * Returns 0 (stopped: every worker joined), or ETIMEDOUT, or EINVAL (pool
+ * is NULL), or EDEADLK (called from a worker of this pool; nothing is
+ * changed).
+ */
+JOB_API int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns);
+
+/*
  * Shuts the pool down as job_pool_shutdown() does, then frees it.  No other
  * call on this pool may be in progress or follow.  destroy(NULL) returns 0.
  * Returns 0, or EDEADLK (called from a worker of this pool; nothing is
@@ -152,14 +241,59 @@ JOB_API int job_pool_destroy(job_pool *pool);
  * In steady state the call allocates nothing and makes no system call unless
  * it must wake a sleeping worker.
  *
+ * With a queue_limit, a submit to a full queue follows the pool's overflow
+ * policy (enum job_overflow).  An elastic pool may start a worker inside
+ * this call (a system call, only when every worker is busy).
+ *
  * Returns 0, or
  *   EINVAL     pool or fn is NULL;
  *   ESHUTDOWN  shutdown has begun (counted as rejected);
+ *   EAGAIN     the queue is at queue_limit under JOB_OVERFLOW_REJECT, or an
+ *              elastic pool with no worker could not start one (counted as
+ *              rejected);
  *   ENOMEM     the queue needed memory and none was available (counted as
  *              rejected).
+ * With JOB_OVERFLOW_CALLER_RUNS, 0 may mean the job has already run, in
+ * this thread.
  * On failure fn is never called and ctx stays with the caller.
  */
 JOB_API int job_submit_detached(job_pool *pool, job_fn fn, void *ctx);
+
+/*
+ * Like job_submit_detached(), but when the queue is at queue_limit it
+ * waits at most timeout_ns nanoseconds for room, whatever the pool's
+ * overflow policy, and then fails with ETIMEDOUT (counted as rejected).
+ * timeout_ns = 0 never waits.  From a worker of this pool it waits too:
+ * the deadline bounds it.  On a pool without a limit it is
+ * job_submit_detached().
+ *
+ * Returns 0, or the errors of job_submit_detached() (EAGAIN is never
+ * returned for a full queue: ETIMEDOUT is), or ETIMEDOUT.
+ */
+JOB_API int job_submit_detached_timed(job_pool *pool, job_fn fn, void *ctx,
+                                      uint64_t timeout_ns);
+
+/* cancelling */
+
+/* Receives one job that job_pool_cancel_queued() removed: its fn and ctx,
+ * and the arg given to the cancel call.  It owns ctx from then on. */
+typedef void (*job_handback_fn)(job_fn fn, void *ctx, void *arg);
+
+/*
+ * Removes every job queued and not yet started when the call began, and
+ * hands each one, exactly once, to handback(fn, ctx, arg) in FIFO order on
+ * the calling thread; such a job never runs.  Running jobs are never
+ * interrupted; jobs submitted while the call is in progress may be handed
+ * back or may run, each exactly once either way.  handback may submit jobs
+ * (to this pool or another), but must not call job_pool_cancel_queued()
+ * on this pool.  Works in any state, also during a shutdown that timed out.
+ * Stores the number of jobs handed back in *count when count is not NULL.
+ * Makes room in a bounded queue, waking blocked submitters.
+ *
+ * Returns 0, or EINVAL (pool or handback is NULL).
+ */
+JOB_API int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback,
+                                   void *arg, size_t *count);
 
 /* waiting */
 

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Fields written by different threads live on different cache lines. */
 #define JOB__CACHELINE 64
@@ -83,22 +84,28 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
 
-/* One worker thread. */
+/* One worker thread, or a free place for one in an elastic pool. */
 struct job__worker {
     job_pool *pool;
     pthread_t thread;
     unsigned index;
+    /* A place is reused by a later thread once its thread has exited and
+     * been joined. */
     bool started; /* pool->lock: pthread_create succeeded */
+    bool exited;  /* pool->lock: the thread ran its stop hook and is
+                     returning */
     bool joined;  /* pool->lock: pthread_join returned */
 
-    /* Jobs this worker has finished.  Only the worker stores it (release),
-     * so the jobs' writes are visible to whoever loads it (acquire). */
+    /* Jobs finished by the threads of this place.  Only the current thread
+     * stores it (release), so the jobs' writes are visible to whoever loads
+     * it (acquire); a new thread carries on from the joined one's count. */
     alignas(JOB__CACHELINE) _Atomic uint64_t completed;
 
     /* Parking: the worker sleeps on park_cond until a waker sets wake. */
     alignas(JOB__CACHELINE) pthread_mutex_t park_lock;
-    pthread_cond_t park_cond;
+    pthread_cond_t park_cond;        /* CLOCK_MONOTONIC, for the idle timeout */
     bool wake;                       /* park_lock */
+    bool parked;                     /* queue.tail_lock: on the parked stack */
     struct job__worker *next_parked; /* queue.tail_lock */
 };
 
@@ -108,15 +115,34 @@ enum job__state {
     JOB__STOPPED   /* every worker joined */
 };
 
+/* Internal outcomes of an attempt to queue a job, beside 0, ESHUTDOWN and
+ * ENOMEM.  Negative, so never confused with an errno value. */
+enum {
+    JOB__FULL = -1,     /* the queue holds queue_limit jobs */
+    JOB__NO_WORKER = -2 /* an elastic pool has no worker to run it */
+};
+
 struct job_pool {
     struct job__queue queue;
 
-    /* Sleep bookkeeping, kept with the producer so that a submit reads it
-     * on a cache line it already owns. */
+    /* Sleep and admission bookkeeping, kept with the producer so that a
+     * submit reads it on a cache line it already owns. */
     alignas(JOB__CACHELINE) struct job__worker *parked; /* queue.tail_lock:
                                                            a stack */
-    _Atomic unsigned nparked; /* stored under queue.tail_lock */
-    _Atomic bool stopping;    /* stored under queue.tail_lock, once */
+    _Atomic unsigned nparked;   /* stored under queue.tail_lock */
+    _Atomic bool stopping;      /* stored under queue.tail_lock, once */
+    bool guarded;               /* fixed at create: a limit or an elastic
+                                   thread count to check on each submit */
+    bool elastic;               /* fixed at create: min_threads < max_threads */
+    unsigned nlive;             /* queue.tail_lock: worker threads started and
+                                   not yet decided to exit */
+    unsigned nstarting;         /* queue.tail_lock: threads reserved or
+                                   started that are not yet taking jobs */
+    unsigned nthreads;          /* queue.tail_lock: threads reserved,
+                                   running or exiting: at most max_threads */
+    uint64_t head_seen;         /* queue.tail_lock: a value head_seq had, so
+                                   tail_seq - head_seen bounds the depth */
+    _Atomic size_t queued_peak; /* stored under queue.tail_lock */
 
     /* Workers awake with nothing to do, polling tail_seq.  A producer that
      * sees one leaves the parked workers asleep. */
@@ -126,33 +152,108 @@ struct job_pool {
      * under tail_lock before they park or exit.  Rarely written, so it has
      * a line of its own that the workers only ever read. */
     alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
-    _Atomic uint64_t rejected;
+    /* Submitters waiting for room in a full queue, on space_cond.  Changed
+     * under queue.tail_lock; read by workers after each take (bounded
+     * pools only). */
+    _Atomic unsigned space_waiters;
+
+    /* Counters for job_pool_get_stats(); each only grows. */
+    alignas(JOB__CACHELINE) _Atomic uint64_t rejected;
+    _Atomic uint64_t rejected_full;
+    _Atomic uint64_t rejected_shutdown;
+    _Atomic uint64_t ran_in_caller;
+    _Atomic uint64_t cancelled; /* added after the jobs left the queue */
+    _Atomic uint64_t thread_start_failures;
+
+    pthread_cond_t space_cond; /* queue.tail_lock; CLOCK_MONOTONIC */
 
     /* Lifecycle. */
     alignas(JOB__CACHELINE) pthread_mutex_t lock;
-    pthread_cond_t idle_cond;    /* lock: signalled when workers run dry */
-    pthread_cond_t stopped_cond; /* lock: signalled on reaching STOPPED */
-    enum job__state state;       /* lock */
-    _Atomic unsigned threads_alive;
+    pthread_cond_t idle_cond;       /* lock: signalled when workers run dry */
+    pthread_cond_t stopped_cond;    /* lock, CLOCK_MONOTONIC: signalled when
+                                       a thread exits and on STOPPED */
+    enum job__state state;          /* lock */
+    _Atomic unsigned threads_alive; /* stored under lock: places started
+                                       and not exited */
+    _Atomic unsigned threads_peak;  /* stored under lock */
 
-    unsigned nthreads;           /* fixed at create */
-    unsigned spin_rounds;        /* fixed at create */
-    struct job__worker *workers; /* fixed at create, nthreads of them */
-    char name[16];               /* worker name prefix */
+    /* Fixed at create. */
+    size_t queue_limit; /* 0 = unbounded */
+    enum job_overflow overflow;
+    unsigned min_threads;
+    unsigned max_threads; /* places in workers[] */
+    uint64_t idle_timeout_ns;
+    struct job__worker *workers; /* max_threads places */
+    pthread_attr_t thread_attr;  /* for every worker thread */
+    job_thread_hook thread_start;
+    job_thread_hook thread_stop;
+    void *thread_hook_arg;
+    char name[16]; /* worker name prefix */
 };
 
 /* options.c: the options of job_pool_create() as the library uses them. */
 struct job__settings {
-    unsigned threads; /* 0 = online CPUs */
-    char name[16];    /* worker name prefix, NUL-terminated */
+    unsigned min_threads;
+    unsigned max_threads; /* equal to min_threads for a fixed-size pool */
+    uint64_t idle_timeout_ns;
+    size_t queue_limit;
+    enum job_overflow overflow;
+    size_t stack_size; /* 0 = the system's default */
+    job_thread_hook thread_start;
+    job_thread_hook thread_stop;
+    void *thread_hook_arg;
+    char name[16]; /* worker name prefix, NUL-terminated */
 };
 int job__settings_from_options(struct job__settings *out,
                                const job_pool_options *opts);
 
+/* clock.c: CLOCK_MONOTONIC time and timed waits. */
+uint64_t job__monotonic_ns(void);
+/* The CLOCK_MONOTONIC time timeout_ns from now, for timed waits. */
+void job__deadline_after(struct timespec *deadline, uint64_t timeout_ns);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC. */
+int job__monotonic_cond_init(pthread_cond_t *cond);
+
+/* threads.c: starting, growing and joining worker threads. */
+int job__workers_init(job_pool *pool, const struct job__settings *settings);
+void job__workers_fini(job_pool *pool);
+/* Starts n workers at create; returns 0 or EAGAIN. */
+int job__workers_start(job_pool *pool, unsigned n);
+/* Starts one more worker for an elastic pool, reserved beforehand in
+ * nstarting under queue.tail_lock; pool->lock must be held.  Returns 0 (the
+ * new thread releases the reservation when it is ready), or EAGAIN or
+ * ESHUTDOWN (released here). */
+int job__worker_add_locked(job_pool *pool);
+/* Starts the worker reserved in nstarting, taking pool->lock. */
+void job__worker_add(job_pool *pool);
+/* Joins every thread that was started and not yet joined, taking
+ * pool->lock around each flag (never while joining). */
+void job__workers_join(job_pool *pool);
+/* Joins every exited, unjoined thread; pool->lock must be held and every
+ * started thread must have exited or be about to. */
+void job__workers_reap_locked(job_pool *pool);
+/* True when the calling thread is a live worker of the pool; pool->lock
+ * must be held. */
+bool job__called_from_worker_locked(const job_pool *pool);
+/* Called by a worker on its way out: marks its place exited. */
+void job__worker_exited(struct job__worker *w);
+
 /* worker.c */
 void *job__worker_main(void *arg);
 void job__worker_wake(struct job__worker *w);
+/* Pops a parked worker, or returns NULL.  queue.tail_lock must be held. */
+struct job__worker *job__unpark_one(job_pool *pool);
 /* Jobs finished by all workers, loaded with acquire ordering. */
 uint64_t job__completed(job_pool *pool);
+/* Wakes job_pool_wait_idle() callers. */
+void job__notify_idle_waiters(job_pool *pool);
+/* Wakes submitters waiting for room, if any; called after jobs leave a
+ * bounded queue. */
+void job__notify_space_waiters(job_pool *pool);
+
+/* submit.c */
+/* Under queue.tail_lock: true when an elastic pool should start a worker
+ * for a job just queued, and if so reserves it in nstarting. */
+bool job__reserve_growth(job_pool *pool);
 
 #endif /* JOBPOOL_PRIVATE_H */

@@ -7,8 +7,10 @@
 #include "jobpool-private.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The layouts of version 0.1, the oldest a caller can have compiled. */
 #define OPTIONS_V1_SIZE                                                        \
@@ -16,6 +18,7 @@
 #define STATS_V1_SIZE (offsetof(job_pool_stats, threads) + sizeof(unsigned))
 
 #define DEFAULT_NAME "jobpool"
+#define DEFAULT_IDLE_TIMEOUT_MS 10000u
 
 /* The parentheses keep the public macro of the same name from expanding:
  * this is the function form, for callers that cannot use the macro. */
@@ -47,23 +50,85 @@ static bool tail_is_zero(const void *opts, size_t known, size_t size)
     return true;
 }
 
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        return 1;
+    if (n > (long)JOB_POOL_THREADS_MAX)
+        return JOB_POOL_THREADS_MAX;
+    return (unsigned)n;
+}
+
+/* A copy of the caller's options with every field this library knows and
+ * the caller's struct lacks set to its default, or EINVAL. */
+static int read_options(job_pool_options *out, const job_pool_options *opts)
+{
+    memset(out, 0, sizeof *out);
+    if (opts == NULL)
+        return 0;
+    if (opts->struct_size < OPTIONS_V1_SIZE ||
+        !tail_is_zero(opts, sizeof *opts, opts->struct_size))
+        return EINVAL;
+    memcpy(out, opts,
+           opts->struct_size < sizeof *out ? opts->struct_size : sizeof *out);
+    return 0;
+}
+
+static int thread_counts(struct job__settings *out, const job_pool_options *o)
+{
+    if (o->threads > JOB_POOL_THREADS_MAX ||
+        o->max_threads > JOB_POOL_THREADS_MAX)
+        return EINVAL;
+    if (o->max_threads == 0) {
+        if (o->min_threads != 0)
+            return EINVAL;
+        out->min_threads = o->threads != 0 ? o->threads : online_cpus();
+        out->max_threads = out->min_threads;
+        return 0;
+    }
+    if (o->threads != 0 || o->min_threads > o->max_threads)
+        return EINVAL;
+    out->min_threads = o->min_threads;
+    out->max_threads = o->max_threads;
+    out->idle_timeout_ns =
+        (uint64_t)(o->idle_timeout_ms != 0 ? o->idle_timeout_ms
+                                           : DEFAULT_IDLE_TIMEOUT_MS) *
+        1000000u;
+    return 0;
+}
+
 int job__settings_from_options(struct job__settings *out,
                                const job_pool_options *opts)
 {
-    const char *name = DEFAULT_NAME;
+    job_pool_options o;
+    int rc = read_options(&o, opts);
 
     memset(out, 0, sizeof *out);
-    if (opts != NULL) {
-        if (opts->struct_size < OPTIONS_V1_SIZE ||
-            !tail_is_zero(opts, sizeof *opts, opts->struct_size))
-            return EINVAL;
-        if (opts->threads > JOB_POOL_THREADS_MAX)
-            return EINVAL;
-        out->threads = opts->threads;
-        if (opts->name != NULL)
-            name = opts->name;
+    if (rc != 0)
+        return rc;
+    rc = thread_counts(out, &o);
+    if (rc != 0)
+        return rc;
+    switch (o.overflow) {
+    case JOB_OVERFLOW_REJECT:
+    case JOB_OVERFLOW_BLOCK:
+    case JOB_OVERFLOW_CALLER_RUNS:
+        break;
+    default:
+        return EINVAL;
     }
-    (void)strncpy(out->name, name, sizeof out->name - 1);
+    if (o.stack_size != 0 && o.stack_size < (size_t)PTHREAD_STACK_MIN)
+        return EINVAL;
+    out->queue_limit = o.queue_limit;
+    out->overflow = o.overflow;
+    out->stack_size = o.stack_size;
+    out->thread_start = o.thread_start;
+    out->thread_stop = o.thread_stop;
+    out->thread_hook_arg = o.thread_hook_arg;
+    (void)strncpy(out->name, o.name != NULL ? o.name : DEFAULT_NAME,
+                  sizeof out->name - 1);
     return 0;
 }
 
@@ -81,17 +146,35 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
     if (pool == NULL || out == NULL || struct_size < STATS_V1_SIZE)
         return EINVAL;
     memset(&s, 0, sizeof s);
-    /* Each counter only grows and completed <= started <= submitted; read
-     * them in that order so the differences below are never negative. */
+    /* Each counter only grows, a job counts as completed or cancelled only
+     * after it was started (taken from the queue), and started <=
+     * submitted; read them in that order so the differences below are
+     * never negative. */
     s.completed = job__completed(pool);
+    s.cancelled = atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
     started = atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire);
     s.submitted =
         atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
     s.rejected = atomic_load_explicit(&pool->rejected, memory_order_relaxed);
     s.queued = (size_t)(s.submitted - started);
-    s.running = (size_t)(started - s.completed);
+    s.running = (size_t)(started - s.completed - s.cancelled);
     s.threads =
         atomic_load_explicit(&pool->threads_alive, memory_order_relaxed);
+    s.threads_peak =
+        atomic_load_explicit(&pool->threads_peak, memory_order_relaxed);
+    s.threads_idle =
+        atomic_load_explicit(&pool->nspinning, memory_order_relaxed) +
+        atomic_load_explicit(&pool->nparked, memory_order_relaxed);
+    s.queued_peak =
+        atomic_load_explicit(&pool->queued_peak, memory_order_relaxed);
+    s.rejected_full =
+        atomic_load_explicit(&pool->rejected_full, memory_order_relaxed);
+    s.rejected_shutdown =
+        atomic_load_explicit(&pool->rejected_shutdown, memory_order_relaxed);
+    s.ran_in_caller =
+        atomic_load_explicit(&pool->ran_in_caller, memory_order_relaxed);
+    s.thread_start_failures = atomic_load_explicit(&pool->thread_start_failures,
+                                                   memory_order_relaxed);
 
     if (struct_size > sizeof s) {
         memset((unsigned char *)out + sizeof s, 0, struct_size - sizeof s);

@@ -1,9 +1,9 @@
 /*
- * The pool's lifecycle: create, wait_idle, shutdown, destroy.
+ * The pool's lifecycle: create, wait_idle, shutdown, cancel, destroy.
  *
  * DESIGN
  *
- * Model.  A submit appends {fn, ctx} to a FIFO and returns; N worker threads
+ * Model.  A submit appends {fn, ctx} to a FIFO and returns; worker threads
  * take jobs from the head and run them.  The FIFO is a two-lock queue of
  * 16-byte slots in 64 KiB blocks (queue.c): producers serialise on
  * tail_lock, workers on head_lock, so submitting and taking do not wait for
@@ -11,22 +11,27 @@
  * queued job stays in the shared FIFO until a worker starts it, so a job
  * that blocks holds back nothing but itself.  Idle workers spin briefly,
  * then park on their own condition variable; worker.c states the rules that
- * keep a queued job from waiting while a worker sleeps.
+ * keep a queued job from waiting while a worker sleeps, and how an elastic
+ * pool grows and shrinks between min_threads and max_threads (threads.c
+ * starts and joins the threads).  A bounded queue refuses, blocks or runs
+ * the job in the caller when full (submit.c).
  *
  * Lifecycle.
  *
- *     create ──► RUNNING ──shutdown──► DRAINING ──all joined──► STOPPED
- *                                      (refuses jobs,             │
- *                                       runs accepted ones)     destroy
- *                                                                 ▼
- *                                                               freed
+ *     create ──► RUNNING ──shutdown──► DRAINING ──all exited──► STOPPED
+ *                                      (refuses jobs,   and joined  │
+ *                                       runs accepted ones;      destroy
+ *                                       cancel may empty it)        ▼
+ *                                                                 freed
  *
  * Locks, in the order they may be nested:
- *   lock            state, the idle and stopped conditions, worker started
- *                   and joined flags.  Held while taking tail_lock only by
- *                   job_pool_wait_idle(), to register as a waiter.
+ *   lock            state, the idle and stopped conditions, the workers'
+ *                   started, exited and joined flags, threads_alive.  Held
+ *                   while taking tail_lock to register an idle waiter, to
+ *                   start a thread, and by an idle worker deciding to exit.
  *   queue.tail_lock the tail of the FIFO, the stack of parked workers,
- *                   nparked and the stopping flag.
+ *                   nparked, nlive, nstarting, head_seen, space_cond and
+ *                   the stopping flag.
  *   queue.head_lock the head of the FIFO.  Never held with tail_lock.
  *   worker.park_lock a worker's wake flag; taken alone.
  *
@@ -40,8 +45,14 @@
  *
  * Shutdown sets stopping under tail_lock, so every submit after it sees the
  * flag and fails with ESHUTDOWN, and every job before it is in the queue.
- * It wakes every parked worker; a worker exits only when, under tail_lock,
- * it sees stopping and an empty queue.  Shutdown allocates nothing.
+ * It wakes every parked worker and every submitter waiting for room; a
+ * worker exits only when, under tail_lock, it sees stopping and an empty
+ * queue.  The last thread to exit signals stopped_cond; a shutdown caller
+ * waits for that (until its deadline, if it has one), joins the threads and
+ * moves to STOPPED.  Shutdown allocates nothing.
+ *
+ * Cancelling takes queued jobs from the head under head_lock, as a worker
+ * does, so each job is either run or handed back, never both.
  *
  * Deliberately not offered: job handles, results, priorities, cancellation
  * of running jobs, per-worker affinity, and any use of a pool inherited
@@ -52,59 +63,28 @@
 #include "jobpool-private.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static unsigned online_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (n < 1)
-        return 1;
-    if (n > (long)JOB_POOL_THREADS_MAX)
-        return JOB_POOL_THREADS_MAX;
-    return (unsigned)n;
-}
-
-static void *alloc_aligned(size_t size)
-{
-    void *p = NULL;
-
-    if (posix_memalign(&p, JOB__CACHELINE, size) != 0)
-        return NULL;
-    memset(p, 0, size);
-    return p;
-}
-
-/* True when the calling thread is one of the pool's live workers.
- * pool->lock must be held. */
-static bool called_from_worker(const job_pool *pool)
-{
-    pthread_t self = pthread_self();
-
-    for (unsigned i = 0; i < pool->nthreads; i++) {
-        const struct job__worker *w = &pool->workers[i];
-
-        if (w->started && !w->joined && pthread_equal(w->thread, self))
-            return true;
-    }
-    return false;
-}
+/* Jobs handed back per turn of head_lock: workers wait at most this
+ * many slots for a cancel, and the batch lives on the stack. */
+#define CANCEL_BATCH 64
 
 /* Refuses further jobs and wakes every parked worker so it can drain the
- * queue and exit.  Idempotent. */
+ * queue and exit, and every submitter waiting for room so it can fail.
+ * Idempotent. */
 static void begin_drain(job_pool *pool)
 {
     struct job__worker *parked;
 
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    atomic_store_explicit(&pool->stopping, true, memory_order_relaxed);
+    atomic_store_explicit(&pool->stopping, true, memory_order_release);
     parked = pool->parked;
     pool->parked = NULL;
     atomic_store_explicit(&pool->nparked, 0, memory_order_relaxed);
+    for (struct job__worker *w = parked; w != NULL; w = w->next_parked)
+        w->parked = false;
+    (void)pthread_cond_broadcast(&pool->space_cond);
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
 
     while (parked != NULL) {
@@ -116,132 +96,6 @@ static void begin_drain(job_pool *pool)
     }
 }
 
-/* Joins every started worker.  Called by one thread at a time: the one that
- * moved the pool out of RUNNING, or the failing create. */
-static void join_workers(job_pool *pool)
-{
-    for (unsigned i = 0; i < pool->nthreads; i++) {
-        struct job__worker *w = &pool->workers[i];
-
-        if (!w->started)
-            continue;
-        (void)pthread_join(w->thread, NULL);
-        (void)pthread_mutex_lock(&pool->lock);
-        w->joined = true;
-        (void)pthread_mutex_unlock(&pool->lock);
-    }
-}
-
-static int worker_init(job_pool *pool, struct job__worker *w, unsigned index)
-{
-    int rc;
-
-    w->pool = pool;
-    w->index = index;
-    atomic_init(&w->completed, 0);
-    JOB__ATOMIC_FIELD(&w->completed);
-    rc = pthread_mutex_init(&w->park_lock, NULL);
-    if (rc != 0)
-        return rc;
-    rc = pthread_cond_init(&w->park_cond, NULL);
-    if (rc != 0)
-        (void)pthread_mutex_destroy(&w->park_lock);
-    return rc;
-}
-
-static void worker_fini(struct job__worker *w)
-{
-    (void)pthread_cond_destroy(&w->park_cond);
-    (void)pthread_mutex_destroy(&w->park_lock);
-}
-
-/* Thread attributes for workers: the normal time-sharing policy whatever
- * the creating thread runs under. */
-static int worker_attr_init(pthread_attr_t *attr)
-{
-    struct sched_param param;
-    int rc = pthread_attr_init(attr);
-
-    if (rc != 0)
-        return rc;
-    memset(&param, 0, sizeof param);
-    (void)pthread_attr_setinheritsched(attr, PTHREAD_EXPLICIT_SCHED);
-    (void)pthread_attr_setschedpolicy(attr, SCHED_OTHER);
-    (void)pthread_attr_setschedparam(attr, &param);
-    return 0;
-}
-
-/* Every signal a thread may block: all but those the hardware raises on the
- * faulting thread, which must stay deliverable. */
-static void async_signals(sigset_t *set)
-{
-    (void)sigfillset(set);
-    (void)sigdelset(set, SIGSEGV);
-    (void)sigdelset(set, SIGBUS);
-    (void)sigdelset(set, SIGFPE);
-    (void)sigdelset(set, SIGILL);
-    (void)sigdelset(set, SIGTRAP);
-    (void)sigdelset(set, SIGSYS);
-}
-
-/* Names a worker "prefix-index" for top -H and debuggers.  Done by the
- * creating thread, so the name is there before create returns. */
-static void name_worker(const job_pool *pool, const struct job__worker *w)
-{
-#ifdef HAVE_PTHREAD_SETNAME_NP
-    char name[32];
-
-    /* Linux keeps 15 bytes of a thread's name; cut it there rather than
-     * have pthread_setname_np() refuse it with ERANGE. */
-    (void)snprintf(name, sizeof name, "%s-%u", pool->name, w->index);
-    name[15] = '\0';
-    (void)pthread_setname_np(w->thread, name);
-#else
-    (void)pool;
-    (void)w;
-#endif
-}
-
-/* Starts the workers with asynchronous signals blocked (they inherit the
- * mask of the creating thread, which is restored afterwards). */
-static int start_workers(job_pool *pool)
-{
-    pthread_attr_t attr;
-    sigset_t blocked, saved;
-    int rc = worker_attr_init(&attr);
-
-    if (rc != 0)
-        return EAGAIN;
-    async_signals(&blocked);
-    (void)pthread_sigmask(SIG_SETMASK, &blocked, &saved);
-    for (unsigned i = 0; i < pool->nthreads; i++) {
-        struct job__worker *w = &pool->workers[i];
-
-        rc = pthread_create(&w->thread, &attr, job__worker_main, w);
-        if (rc != 0)
-            break;
-        w->started = true;
-        name_worker(pool, w);
-        atomic_fetch_add_explicit(&pool->threads_alive, 1,
-                                  memory_order_relaxed);
-    }
-    (void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    (void)pthread_attr_destroy(&attr);
-    return rc == 0 ? 0 : EAGAIN;
-}
-
-static void pool_free(job_pool *pool, unsigned workers_ready)
-{
-    for (unsigned i = 0; i < workers_ready; i++)
-        worker_fini(&pool->workers[i]);
-    free(pool->workers);
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-    (void)pthread_cond_destroy(&pool->idle_cond);
-    (void)pthread_mutex_destroy(&pool->lock);
-    job__queue_destroy(&pool->queue);
-    free(pool);
-}
-
 static int pool_sync_init(job_pool *pool)
 {
     int rc = pthread_mutex_init(&pool->lock, NULL);
@@ -251,11 +105,16 @@ static int pool_sync_init(job_pool *pool)
     rc = pthread_cond_init(&pool->idle_cond, NULL);
     if (rc != 0)
         goto fail_idle;
-    rc = pthread_cond_init(&pool->stopped_cond, NULL);
+    rc = job__monotonic_cond_init(&pool->stopped_cond);
     if (rc != 0)
         goto fail_stopped;
+    rc = job__monotonic_cond_init(&pool->space_cond);
+    if (rc != 0)
+        goto fail_space;
     return 0;
 
+fail_space:
+    (void)pthread_cond_destroy(&pool->stopped_cond);
 fail_stopped:
     (void)pthread_cond_destroy(&pool->idle_cond);
 fail_idle:
@@ -263,11 +122,54 @@ fail_idle:
     return rc;
 }
 
+static void pool_sync_fini(job_pool *pool)
+{
+    (void)pthread_cond_destroy(&pool->space_cond);
+    (void)pthread_cond_destroy(&pool->stopped_cond);
+    (void)pthread_cond_destroy(&pool->idle_cond);
+    (void)pthread_mutex_destroy(&pool->lock);
+}
+
+/* A zeroed pool carrying the settings, or NULL. */
+static job_pool *pool_alloc(const struct job__settings *settings)
+{
+    job_pool *pool = NULL;
+
+    if (posix_memalign((void **)&pool, JOB__CACHELINE, sizeof *pool) != 0)
+        return NULL;
+    memset(pool, 0, sizeof *pool);
+    JOB__ATOMIC_FIELD(&pool->nparked);
+    JOB__ATOMIC_FIELD(&pool->stopping);
+    JOB__ATOMIC_FIELD(&pool->queued_peak);
+    JOB__ATOMIC_FIELD(&pool->nspinning);
+    JOB__ATOMIC_FIELD(&pool->idle_waiters);
+    JOB__ATOMIC_FIELD(&pool->space_waiters);
+    JOB__ATOMIC_FIELD(&pool->rejected);
+    JOB__ATOMIC_FIELD(&pool->rejected_full);
+    JOB__ATOMIC_FIELD(&pool->rejected_shutdown);
+    JOB__ATOMIC_FIELD(&pool->ran_in_caller);
+    JOB__ATOMIC_FIELD(&pool->cancelled);
+    JOB__ATOMIC_FIELD(&pool->thread_start_failures);
+    JOB__ATOMIC_FIELD(&pool->threads_alive);
+    JOB__ATOMIC_FIELD(&pool->threads_peak);
+    pool->min_threads = settings->min_threads;
+    pool->max_threads = settings->max_threads;
+    pool->elastic = settings->min_threads < settings->max_threads;
+    pool->idle_timeout_ns = settings->idle_timeout_ns;
+    pool->queue_limit = settings->queue_limit;
+    pool->overflow = settings->overflow;
+    pool->guarded = pool->elastic || pool->queue_limit != 0;
+    pool->thread_start = settings->thread_start;
+    pool->thread_stop = settings->thread_stop;
+    pool->thread_hook_arg = settings->thread_hook_arg;
+    memcpy(pool->name, settings->name, sizeof pool->name);
+    return pool;
+}
+
 int job_pool_create(job_pool **out, const job_pool_options *opts)
 {
     struct job__settings settings;
     job_pool *pool;
-    unsigned ready = 0;
     int rc;
 
     if (out == NULL)
@@ -275,36 +177,20 @@ int job_pool_create(job_pool **out, const job_pool_options *opts)
     rc = job__settings_from_options(&settings, opts);
     if (rc != 0)
         return rc;
-
-    pool = alloc_aligned(sizeof *pool);
+    pool = pool_alloc(&settings);
     if (pool == NULL)
         return ENOMEM;
-    JOB__ATOMIC_FIELD(&pool->nparked);
-    JOB__ATOMIC_FIELD(&pool->stopping);
-    JOB__ATOMIC_FIELD(&pool->nspinning);
-    JOB__ATOMIC_FIELD(&pool->idle_waiters);
-    JOB__ATOMIC_FIELD(&pool->rejected);
-    JOB__ATOMIC_FIELD(&pool->threads_alive);
-    pool->nthreads = settings.threads != 0 ? settings.threads : online_cpus();
-    memcpy(pool->name, settings.name, sizeof pool->name);
     rc = job__queue_init(&pool->queue);
     if (rc != 0)
         goto fail_queue;
     rc = pool_sync_init(pool);
     if (rc != 0)
         goto fail_sync;
-    pool->workers = alloc_aligned(pool->nthreads * sizeof *pool->workers);
-    if (pool->workers == NULL) {
-        rc = ENOMEM;
+    rc = job__workers_init(pool, &settings);
+    if (rc != 0)
         goto fail_workers;
-    }
-    for (; ready < pool->nthreads; ready++) {
-        rc = worker_init(pool, &pool->workers[ready], ready);
-        if (rc != 0)
-            goto fail_threads;
-    }
     pool->state = JOB__RUNNING;
-    rc = start_workers(pool);
+    rc = job__workers_start(pool, pool->min_threads);
     if (rc != 0)
         goto fail_threads;
     *out = pool;
@@ -312,29 +198,28 @@ int job_pool_create(job_pool **out, const job_pool_options *opts)
 
 fail_threads:
     begin_drain(pool);
-    join_workers(pool);
-    pool_free(pool, ready);
-    return rc == ENOMEM ? ENOMEM : EAGAIN;
+    job__workers_join(pool);
+    job__workers_fini(pool);
 fail_workers:
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-    (void)pthread_cond_destroy(&pool->idle_cond);
-    (void)pthread_mutex_destroy(&pool->lock);
+    pool_sync_fini(pool);
 fail_sync:
     job__queue_destroy(&pool->queue);
 fail_queue:
     free(pool);
-    return rc == ENOMEM ? ENOMEM : EAGAIN;
+    return rc == ENOMEM || rc == EINVAL ? rc : EAGAIN;
 }
 
 /* At one instant, nothing queued or running: every accepted job has
- * completed.  The completion counters are read before tail_seq; all are
- * monotonic and completed <= accepted, so equality means both were equal
- * when tail_seq was read. */
+ * completed or been handed back.  Those counters are read before tail_seq;
+ * all are monotonic and their sum is at most the accepted count, so
+ * equality means both were equal when tail_seq was read. */
 static bool pool_is_idle(job_pool *pool)
 {
-    uint64_t completed = job__completed(pool);
+    uint64_t finished =
+        job__completed(pool) +
+        atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
 
-    return completed ==
+    return finished ==
            atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst);
 }
 
@@ -356,7 +241,7 @@ int job_pool_wait_idle(job_pool *pool)
     if (pool == NULL)
         return EINVAL;
     (void)pthread_mutex_lock(&pool->lock);
-    if (pool->state != JOB__STOPPED && called_from_worker(pool)) {
+    if (pool->state != JOB__STOPPED && job__called_from_worker_locked(pool)) {
         (void)pthread_mutex_unlock(&pool->lock);
         return EDEADLK;
     }
@@ -368,28 +253,103 @@ int job_pool_wait_idle(job_pool *pool)
     return 0;
 }
 
-int job_pool_shutdown(job_pool *pool)
+/* The shutdown of both public forms; deadline NULL waits without end. */
+static int shutdown_until(job_pool *pool, const struct timespec *deadline)
 {
-    if (pool == NULL)
-        return EINVAL;
+    bool timed_out = false;
+
     (void)pthread_mutex_lock(&pool->lock);
-    if (pool->state != JOB__STOPPED && called_from_worker(pool)) {
+    if (pool->state != JOB__STOPPED && job__called_from_worker_locked(pool)) {
         (void)pthread_mutex_unlock(&pool->lock);
         return EDEADLK;
     }
     if (pool->state == JOB__RUNNING) {
-        /* This caller drains and joins; later callers wait for it. */
+        /* From here no thread is started: growth checks the state. */
         pool->state = JOB__DRAINING;
         (void)pthread_mutex_unlock(&pool->lock);
         begin_drain(pool);
-        join_workers(pool);
         (void)pthread_mutex_lock(&pool->lock);
-        pool->state = JOB__STOPPED;
-        (void)pthread_cond_broadcast(&pool->stopped_cond);
     }
-    while (pool->state != JOB__STOPPED)
-        (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
+    while (pool->state != JOB__STOPPED) {
+        if (atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) ==
+            0) {
+            /* Every thread has run its stop hook and is returning. */
+            job__workers_reap_locked(pool);
+            pool->state = JOB__STOPPED;
+            (void)pthread_cond_broadcast(&pool->stopped_cond);
+            break;
+        }
+        if (timed_out)
+            break;
+        if (deadline == NULL)
+            (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
+        else if (pthread_cond_timedwait(&pool->stopped_cond, &pool->lock,
+                                        deadline) == ETIMEDOUT)
+            timed_out = true; /* one last look, then give up */
+    }
+    timed_out = pool->state != JOB__STOPPED;
     (void)pthread_mutex_unlock(&pool->lock);
+    return timed_out ? ETIMEDOUT : 0;
+}
+
+int job_pool_shutdown(job_pool *pool)
+{
+    if (pool == NULL)
+        return EINVAL;
+    return shutdown_until(pool, NULL);
+}
+
+int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
+{
+    struct timespec deadline;
+
+    if (pool == NULL)
+        return EINVAL;
+    job__deadline_after(&deadline, timeout_ns);
+    return shutdown_until(pool, &deadline);
+}
+
+/* Takes up to CANCEL_BATCH jobs queued before sequence number end.
+ * Returns how many. */
+static size_t take_batch(job_pool *pool, uint64_t end,
+                         struct job__slot batch[CANCEL_BATCH])
+{
+    struct job__queue *q = &pool->queue;
+    size_t n = 0;
+
+    (void)pthread_mutex_lock(&q->head_lock);
+    while (n < CANCEL_BATCH &&
+           atomic_load_explicit(&q->head_seq, memory_order_relaxed) < end &&
+           job__queue_pop(q, &batch[n]))
+        n++;
+    (void)pthread_mutex_unlock(&q->head_lock);
+    return n;
+}
+
+int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
+                           size_t *count)
+{
+    struct job__slot batch[CANCEL_BATCH];
+    uint64_t end;
+    size_t total = 0, n;
+
+    if (pool == NULL || handback == NULL)
+        return EINVAL;
+    end = atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
+    while ((n = take_batch(pool, end, batch)) != 0) {
+        if (pool->queue_limit != 0)
+            job__notify_space_waiters(pool);
+        for (size_t i = 0; i < n; i++)
+            handback(batch[i].fn, batch[i].ctx, arg);
+        /* Counted once handed back, so that wait_idle and the stats see a
+         * job as gone only when the caller has it. */
+        atomic_fetch_add_explicit(&pool->cancelled, n, memory_order_seq_cst);
+        total += n;
+    }
+    if (total != 0)
+        job__notify_idle_waiters(pool);
+    if (count != NULL)
+        *count = total;
     return 0;
 }
 
@@ -402,6 +362,9 @@ int job_pool_destroy(job_pool *pool)
     rc = job_pool_shutdown(pool);
     if (rc != 0)
         return rc;
-    pool_free(pool, pool->nthreads);
+    job__workers_fini(pool);
+    pool_sync_fini(pool);
+    job__queue_destroy(&pool->queue);
+    free(pool);
     return 0;
 }

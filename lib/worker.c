@@ -26,6 +26,19 @@
  * A running job may block for as long as it likes: the rules never leave a
  * queued job behind a running one while a parked worker could take it.
  *
+ * Elastic pools.  When a job is queued, no worker is parked or spinning and
+ * fewer than max_threads live, the producer reserves one more thread in
+ * nstarting and starts it after dropping tail_lock; a thread counts as
+ * starting until it is ready for jobs, and only one start is in flight at
+ * a time.  A former spinner that leaves jobs behind with nobody parked does
+ * the same (rule 3 for growth), so a burst grows the pool step by step.
+ * A parked worker of an elastic pool sleeps at most idle_timeout; then, if
+ * it is still on the parked stack, the queue is empty and more than
+ * min_threads live, it takes itself off the stack and exits.  It decides
+ * under pool->lock and tail_lock, so it can neither miss a job queued under
+ * tail_lock nor leave between the start of a pool's only thread and the
+ * queuing of the job it was started for (see queue_with_new_worker()).
+ *
  * Idle waiters: job_pool_wait_idle() registers in idle_waiters under
  * tail_lock, then reads the completion counters.  A worker that finds the
  * queue empty reads idle_waiters (a plain load: this is the fast path, and
@@ -40,7 +53,6 @@
 #include "jobpool-private.h"
 
 #include <errno.h>
-#include <time.h>
 
 /* How long an idle worker polls before it parks.  Long enough to catch the
  * next job of a steady stream without a system call on either side, short
@@ -52,7 +64,8 @@
 enum park_result {
     PARK_FOUND_WORK, /* the queue was not empty: did not sleep */
     PARK_WOKEN,      /* slept and was woken by a producer or by shutdown */
-    PARK_EXIT        /* the pool is stopping and the queue is empty */
+    PARK_EXIT        /* leave: the pool is stopping and the queue is
+                        empty, or the idle timeout ran out */
 };
 
 static inline void cpu_relax(void)
@@ -64,14 +77,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void job__worker_wake(struct job__worker *w)
 {
     (void)pthread_mutex_lock(&w->park_lock);
@@ -80,14 +85,14 @@ void job__worker_wake(struct job__worker *w)
     (void)pthread_mutex_unlock(&w->park_lock);
 }
 
-/* Pops a parked worker, or returns NULL.  queue.tail_lock must be held. */
-static struct job__worker *unpark_one(job_pool *pool)
+struct job__worker *job__unpark_one(job_pool *pool)
 {
     struct job__worker *w = pool->parked;
 
     if (w != NULL) {
         pool->parked = w->next_parked;
         w->next_parked = NULL;
+        w->parked = false;
         atomic_fetch_sub_explicit(&pool->nparked, 1, memory_order_relaxed);
     }
     return w;
@@ -97,44 +102,12 @@ uint64_t job__completed(job_pool *pool)
 {
     uint64_t sum = 0;
 
-    for (unsigned i = 0; i < pool->nthreads; i++) {
+    for (unsigned i = 0; i < pool->max_threads; i++) {
         sum += atomic_load_explicit(&pool->workers[i].completed,
                                     memory_order_seq_cst);
         JOB__HAPPENS_AFTER(&pool->workers[i].completed);
     }
     return sum;
-}
-
-int job_submit_detached(job_pool *pool, job_fn fn, void *ctx)
-{
-    struct job__worker *sleeper = NULL;
-    int rc;
-
-    if (pool == NULL || fn == NULL)
-        return EINVAL;
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    if (atomic_load_explicit(&pool->stopping, memory_order_relaxed))
-        rc = ESHUTDOWN;
-    else
-        rc = job__queue_push(&pool->queue, fn, ctx);
-    /* Rule 2, only when someone is parked.  The read-modify-write puts the
-     * publication of the job in the single order of sequentially
-     * consistent operations ahead of the load of nspinning (rule 3). */
-    if (rc == 0 && pool->parked != NULL) {
-        (void)atomic_fetch_add_explicit(&pool->queue.tail_seq, 0,
-                                        memory_order_seq_cst);
-        if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0)
-            sleeper = unpark_one(pool);
-    }
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-
-    if (rc != 0) {
-        atomic_fetch_add_explicit(&pool->rejected, 1, memory_order_relaxed);
-        return rc;
-    }
-    if (sleeper != NULL)
-        job__worker_wake(sleeper);
-    return 0;
 }
 
 static bool take_job(job_pool *pool, struct job__slot *job)
@@ -144,13 +117,17 @@ static bool take_job(job_pool *pool, struct job__slot *job)
     (void)pthread_mutex_lock(&pool->queue.head_lock);
     taken = job__queue_pop(&pool->queue, job);
     (void)pthread_mutex_unlock(&pool->queue.head_lock);
+    if (taken && pool->queue_limit != 0)
+        job__notify_space_waiters(pool);
     return taken;
 }
 
-/* Rule 3, run by a former spinner once it holds a job. */
+/* Rule 3, run by a former spinner once it holds a job: wakes a parked
+ * worker, or has an elastic pool start one, for the jobs left behind. */
 static void wake_helper_if_needed(job_pool *pool)
 {
     struct job__worker *helper;
+    bool grow = false;
     uint64_t tail =
         atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst);
     uint64_t head =
@@ -158,23 +135,37 @@ static void wake_helper_if_needed(job_pool *pool)
 
     if (tail == head)
         return;
-    if (atomic_load_explicit(&pool->nparked, memory_order_relaxed) == 0 ||
+    if ((atomic_load_explicit(&pool->nparked, memory_order_relaxed) == 0 &&
+         !pool->elastic) ||
         atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) != 0)
         return;
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    helper = unpark_one(pool);
+    helper = job__unpark_one(pool);
+    if (helper == NULL && pool->elastic)
+        grow = job__reserve_growth(pool);
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     if (helper != NULL)
         job__worker_wake(helper);
+    if (grow)
+        job__worker_add(pool);
 }
 
-/* Wakes job_pool_wait_idle() callers; see the top of the file for when it
- * is called. */
-static void notify_idle_waiters(job_pool *pool)
+void job__notify_idle_waiters(job_pool *pool)
 {
     (void)pthread_mutex_lock(&pool->lock);
     (void)pthread_cond_broadcast(&pool->idle_cond);
     (void)pthread_mutex_unlock(&pool->lock);
+}
+
+/* See "Room in a bounded queue" in submit.c. */
+void job__notify_space_waiters(job_pool *pool)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&pool->space_waiters, memory_order_relaxed) == 0)
+        return;
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    (void)pthread_cond_broadcast(&pool->space_cond);
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
 }
 
 /* Polls for a job queued after the queue was seen empty at seen_tail.
@@ -194,10 +185,68 @@ static bool spin_for_work(job_pool *pool, uint64_t seen_tail)
             cpu_relax();
         }
         if (deadline == 0)
-            deadline = monotonic_ns() + SPIN_NANOSECONDS;
-        else if (monotonic_ns() >= deadline)
+            deadline = job__monotonic_ns() + SPIN_NANOSECONDS;
+        else if (job__monotonic_ns() >= deadline)
             return false;
     }
+}
+
+/* Takes a parked worker whose idle timeout ran out off the parked stack,
+ * if the pool can spare it.  Returns true when it must exit. */
+static bool leave_if_idle(job_pool *pool, struct job__worker *w)
+{
+    struct job__queue *q = &pool->queue;
+    bool leave;
+
+    (void)pthread_mutex_lock(&pool->lock);
+    (void)pthread_mutex_lock(&q->tail_lock);
+    leave = w->parked && pool->nlive > pool->min_threads &&
+            !atomic_load_explicit(&pool->stopping, memory_order_relaxed) &&
+            atomic_load_explicit(&q->tail_seq, memory_order_relaxed) ==
+                atomic_load_explicit(&q->head_seq, memory_order_acquire);
+    if (leave) {
+        struct job__worker **link = &pool->parked;
+
+        while (*link != w)
+            link = &(*link)->next_parked;
+        *link = w->next_parked;
+        w->next_parked = NULL;
+        w->parked = false;
+        atomic_fetch_sub_explicit(&pool->nparked, 1, memory_order_relaxed);
+        pool->nlive--;
+    }
+    (void)pthread_mutex_unlock(&q->tail_lock);
+    (void)pthread_mutex_unlock(&pool->lock);
+    return leave;
+}
+
+/* Sleeps on the parked stack until a waker sets wake.  A worker of an
+ * elastic pool looks every idle_timeout whether it can leave. */
+static enum park_result sleep_parked(job_pool *pool, struct job__worker *w)
+{
+    struct timespec deadline;
+
+    if (pool->elastic)
+        job__deadline_after(&deadline, pool->idle_timeout_ns);
+    (void)pthread_mutex_lock(&w->park_lock);
+    while (!w->wake) {
+        if (!pool->elastic) {
+            (void)pthread_cond_wait(&w->park_cond, &w->park_lock);
+            continue;
+        }
+        if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &deadline) !=
+                ETIMEDOUT ||
+            w->wake)
+            continue;
+        (void)pthread_mutex_unlock(&w->park_lock);
+        if (leave_if_idle(pool, w))
+            return PARK_EXIT;
+        job__deadline_after(&deadline, pool->idle_timeout_ns);
+        (void)pthread_mutex_lock(&w->park_lock);
+    }
+    w->wake = false;
+    (void)pthread_mutex_unlock(&w->park_lock);
+    return PARK_WOKEN;
 }
 
 /* Called by a spinning worker whose spin ran out; leaves it not spinning. */
@@ -214,76 +263,90 @@ static enum park_result park(job_pool *pool, struct job__worker *w)
     waiters = atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed);
     if (!empty || stopping) {
         atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
+        if (empty)
+            pool->nlive--;
         (void)pthread_mutex_unlock(&q->tail_lock);
         if (!empty)
             return PARK_FOUND_WORK;
         if (waiters != 0)
-            notify_idle_waiters(pool);
+            job__notify_idle_waiters(pool);
         return PARK_EXIT;
     }
     w->next_parked = pool->parked;
+    w->parked = true;
     pool->parked = w;
     atomic_fetch_add_explicit(&pool->nparked, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
     (void)pthread_mutex_unlock(&q->tail_lock);
     if (waiters != 0)
-        notify_idle_waiters(pool);
+        job__notify_idle_waiters(pool);
+    return sleep_parked(pool, w);
+}
 
-    (void)pthread_mutex_lock(&w->park_lock);
-    while (!w->wake)
-        (void)pthread_cond_wait(&w->park_cond, &w->park_lock);
-    w->wake = false;
-    (void)pthread_mutex_unlock(&w->park_lock);
-    return PARK_WOKEN;
+/* Runs the start hook and gives up the reservation made for this thread,
+ * counting it as spinning in the same critical section: a producer that
+ * looks in between must not take it for busy and start yet another. */
+static void worker_start(job_pool *pool)
+{
+    if (pool->thread_start != NULL)
+        pool->thread_start(pool->thread_hook_arg);
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
+    pool->nstarting--;
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
 }
 
 void *job__worker_main(void *arg)
 {
     struct job__worker *w = arg;
     job_pool *pool = w->pool;
-    uint64_t done = 0;
+    /* A reused place carries on from its previous thread's count. */
+    uint64_t done = atomic_load_explicit(&w->completed, memory_order_relaxed);
     bool was_spinning = false;
+    /* A new thread starts as a spinner, and, like one, applies rule 3 to
+     * its first job: it may be the one a producer started for several. */
+    bool spinning = true;
     struct job__slot job;
 
+    worker_start(pool);
     for (;;) {
         uint64_t seen_tail;
 
-        if (take_job(pool, &job)) {
-            if (was_spinning)
-                wake_helper_if_needed(pool);
-            was_spinning = false;
-            job.fn(job.ctx);
-            JOB__HAPPENS_BEFORE(&w->completed);
-            atomic_store_explicit(&w->completed, ++done, memory_order_release);
-            continue;
+        if (!spinning) {
+            if (take_job(pool, &job)) {
+                if (was_spinning)
+                    wake_helper_if_needed(pool);
+                was_spinning = false;
+                job.fn(job.ctx);
+                JOB__HAPPENS_BEFORE(&w->completed);
+                atomic_store_explicit(&w->completed, ++done,
+                                      memory_order_release);
+                continue;
+            }
+            /* The queue ran dry (possibly after another worker took the
+             * job a former spinner was after).  Spin, then park. */
+            if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed))
+                job__notify_idle_waiters(pool);
+            atomic_fetch_add_explicit(&pool->nspinning, 1,
+                                      memory_order_seq_cst);
         }
-        /* The queue ran dry (possibly after another worker took the job a
-         * former spinner was after).  Spin, then park. */
-        if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed))
-            notify_idle_waiters(pool);
+        spinning = false;
+        was_spinning = true;
         seen_tail =
             atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
-        atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
         if (spin_for_work(pool, seen_tail)) {
             atomic_fetch_sub_explicit(&pool->nspinning, 1,
                                       memory_order_seq_cst);
-            was_spinning = true;
             continue;
         }
-        switch (park(pool, w)) {
-        case PARK_FOUND_WORK:
-            was_spinning = true;
+        /* A worker woken from park() may be the one a former spinner or
+         * producer counted on for one job among several: it applies rule
+         * 3 too (was_spinning), so wake-ups chain (found by tests/model). */
+        if (park(pool, w) == PARK_EXIT)
             break;
-        case PARK_WOKEN:
-            /* A woken worker may be the one a former spinner or producer
-             * counted on for one job among several: it applies rule 3
-             * too, so wake-ups chain (found by tests/model). */
-            was_spinning = true;
-            break;
-        case PARK_EXIT:
-            atomic_fetch_sub_explicit(&pool->threads_alive, 1,
-                                      memory_order_relaxed);
-            return NULL;
-        }
     }
+    if (pool->thread_stop != NULL)
+        pool->thread_stop(pool->thread_hook_arg);
+    job__worker_exited(w);
+    return NULL;
 }

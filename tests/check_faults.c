@@ -190,6 +190,93 @@ START_TEST(submit_fails_with_enomem_when_the_queue_cannot_grow)
 }
 END_TEST
 
+static void job_arrive(void *ctx)
+{
+    countdown_arrive(ctx);
+}
+
+static job_pool *elastic_pool_new(unsigned min, unsigned max)
+{
+    job_pool_options opts;
+    job_pool *pool = NULL;
+
+    job_pool_options_init(&opts);
+    opts.min_threads = min;
+    opts.max_threads = max;
+    ck_assert_int_eq(job_pool_create(&pool, &opts), 0);
+    return pool;
+}
+
+/* A busy elastic pool that cannot start its next thread still accepts the
+ * job: it waits for a running worker.  The next submit tries again. */
+START_TEST(failed_growth_keeps_the_job_for_a_running_worker)
+{
+    job_pool *pool;
+    struct latch gate;
+    struct countdown started, arrived;
+    struct gated_job g = {&started, &gate, NULL};
+    job_pool_stats s;
+
+    reset_counters();
+    pool = elastic_pool_new(1, 4);
+    latch_init(&gate);
+    countdown_init(&started, 1);
+    countdown_init(&arrived, 1);
+    ck_assert_int_eq(job_submit_detached(pool, job_gated, &g), 0);
+    countdown_wait(&started);
+
+    atomic_store(&creates_left, 0);
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &arrived), 0);
+    atomic_store(&creates_left, -1);
+    s = pool_stats(pool);
+    ck_assert_uint_eq(s.thread_start_failures, 1);
+    ck_assert_uint_eq(s.threads, 1);
+    ck_assert_uint_eq(s.rejected, 0);
+
+    /* With threads available again, one more job starts a worker, which
+     * runs the queued job while the first worker is still blocked. */
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &arrived), 0);
+    countdown_wait(&arrived);
+    ck_assert_uint_ge(pool_stats(pool).threads, 2);
+
+    latch_open(&gate);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    ck_assert_int_eq(atomic_load(&threads_started),
+                     atomic_load(&threads_joined));
+    countdown_destroy(&arrived);
+    countdown_destroy(&started);
+    latch_destroy(&gate);
+}
+END_TEST
+
+/* An elastic pool with no thread must start one to accept a job; if it
+ * cannot, the job is refused and never runs. */
+START_TEST(pool_without_threads_refuses_when_none_can_start)
+{
+    job_pool *pool;
+    atomic_ulong counted = 0;
+    job_pool_stats s;
+
+    reset_counters();
+    pool = elastic_pool_new(0, 2);
+    ck_assert_uint_eq(pool_stats(pool).threads, 0);
+
+    atomic_store(&creates_left, 0);
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), EAGAIN);
+    atomic_store(&creates_left, -1);
+    s = pool_stats(pool);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.thread_start_failures, 1);
+    ck_assert_uint_eq(s.submitted, 0);
+
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    ck_assert_uint_eq(atomic_load(&counted), 1);
+    ck_assert_int_eq(atomic_load(&threads_started), 1);
+    ck_assert_int_eq(atomic_load(&threads_joined), 1);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -198,6 +285,8 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, create_fails_with_eagain_when_any_thread_cannot_start);
     tcase_add_test(tc, create_fails_with_enomem_at_every_allocation);
     tcase_add_test(tc, submit_fails_with_enomem_when_the_queue_cannot_grow);
+    tcase_add_test(tc, failed_growth_keeps_the_job_for_a_running_worker);
+    tcase_add_test(tc, pool_without_threads_refuses_when_none_can_start);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The shared library exports exactly the functions the public header
-# declares, each one tagged with the symbol version JOBPOOL_0; the linker
-# version script lists the same functions; and the library carries a SONAME
-# with the libtool major version.
+# declares, each one tagged with the symbol version of the node that lists
+# it in the linker version script (JOBPOOL_0 for 0.1's functions,
+# JOBPOOL_0.2 for those 0.2 added); and the library carries a SONAME with
+# the libtool major version.
 set -eu
 lib="$top_builddir/lib/.libs/libjobpool.so"
 header="$top_srcdir/include/jobpool.h"
@@ -25,27 +26,32 @@ if ! diff -u "$tmp/declared" "$tmp/exported"; then
     exit 1
 fi
 
-# Every export is the default version (@@) of node JOBPOOL_0.
-if grep -v "@@$version\$" "$tmp/exported-versioned" > "$tmp/unversioned"; then
-    echo "exported without the default version $version:" >&2
-    cat "$tmp/unversioned" >&2
-    exit 1
-fi
-
-# The names between "global:" and "local:" in the version script, with the
-# comments taken out.
+# The version script as "name@@NODE" lines, with the comments taken out:
+# each name between "global:" and "local:" or the end of its node.
 sed 's,/\*.*\*/,,; /\/\*/,/\*\//d' "$map" | tr -s ' \t;{}' '\n\n\n\n\n' |
-    awk '$0 == "global:" { on = 1; next } $0 == "local:" { on = 0 } on' |
-    sort -u > "$tmp/mapped"
+    awk '/^JOBPOOL_/ && !on { node = $0; next }
+         $0 == "global:" { on = 1; next }
+         $0 == "local:" || /^JOBPOOL_/ { on = 0; next }
+         on { print $0 "@@" node }' |
+    sort -u > "$tmp/mapped-versioned"
+sed 's/@.*//' "$tmp/mapped-versioned" | sort -u > "$tmp/mapped"
 if ! diff -u "$tmp/declared" "$tmp/mapped"; then
     echo "$map lists other functions than the header declares" >&2
     exit 1
 fi
+
+# Every export is the default version (@@) of the node that lists it, and
+# the first release's functions stay in $version.
+if ! diff -u "$tmp/mapped-versioned" "$tmp/exported-versioned"; then
+    echo "exported symbol versions differ from $map" >&2
+    exit 1
+fi
+grep -q "^job_submit_detached@@$version\$" "$tmp/exported-versioned"
 
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 if [ "$soname" != "libjobpool.so.0" ]; then
     echo "unexpected SONAME: '$soname'" >&2
     exit 1
 fi
-echo "exports $(wc -l < "$tmp/exported") functions, all @@$version," \
-    "as the header and the version script list them; SONAME $soname"
+echo "exports $(wc -l < "$tmp/exported") functions, versioned as the" \
+    "header and the version script list them; SONAME $soname"

@@ -1,0 +1,300 @@
+/*
+ * Worker threads: their places, how they are started (at create, and later
+ * by an elastic pool that needs one more), and how they are joined.
+ *
+ * A pool has max_threads places.  nthreads counts every thread that holds
+ * a place or is about to (reserved, running, or exiting but still in its
+ * stop hook) and never exceeds max_threads, so a reserved thread always
+ * finds a place.  A thread that exits marks its place exited; the place is
+ * joined and reused by the next thread started there, or joined at
+ * shutdown.  So no thread is
+ * ever detached, and every thread the pool started is joined before
+ * job_pool_shutdown() returns.
+ */
+#include "config.h"
+
+#include "jobpool-private.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
+{
+    int rc;
+
+    w->pool = pool;
+    w->index = index;
+    atomic_init(&w->completed, 0);
+    JOB__ATOMIC_FIELD(&w->completed);
+    rc = pthread_mutex_init(&w->park_lock, NULL);
+    if (rc != 0)
+        return rc;
+    rc = job__monotonic_cond_init(&w->park_cond);
+    if (rc != 0)
+        (void)pthread_mutex_destroy(&w->park_lock);
+    return rc;
+}
+
+static void place_fini(struct job__worker *w)
+{
+    (void)pthread_cond_destroy(&w->park_cond);
+    (void)pthread_mutex_destroy(&w->park_lock);
+}
+
+/* Thread attributes for workers: the normal time-sharing policy whatever
+ * the creating thread runs under, and the stack size asked for. */
+static int thread_attr_init(pthread_attr_t *attr, size_t stack_size)
+{
+    struct sched_param param;
+    int rc = pthread_attr_init(attr);
+
+    if (rc != 0)
+        return rc;
+    memset(&param, 0, sizeof param);
+    (void)pthread_attr_setinheritsched(attr, PTHREAD_EXPLICIT_SCHED);
+    (void)pthread_attr_setschedpolicy(attr, SCHED_OTHER);
+    (void)pthread_attr_setschedparam(attr, &param);
+    if (stack_size != 0) {
+        rc = pthread_attr_setstacksize(attr, stack_size);
+        if (rc != 0)
+            (void)pthread_attr_destroy(attr);
+    }
+    return rc;
+}
+
+/* Sets up the places and the thread attributes.  Returns 0,
+ * ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on failure
+ * nothing is left to free. */
+int job__workers_init(job_pool *pool, const struct job__settings *settings)
+{
+    unsigned ready = 0;
+    int rc = thread_attr_init(&pool->thread_attr, settings->stack_size);
+
+    if (rc != 0)
+        return rc == EINVAL ? EINVAL : EAGAIN;
+    rc = posix_memalign((void **)&pool->workers, JOB__CACHELINE,
+                        pool->max_threads * sizeof *pool->workers);
+    if (rc != 0) {
+        pool->workers = NULL;
+        rc = ENOMEM;
+        goto fail_alloc;
+    }
+    memset(pool->workers, 0, pool->max_threads * sizeof *pool->workers);
+    for (; ready < pool->max_threads; ready++) {
+        rc = place_init(pool, &pool->workers[ready], ready);
+        if (rc != 0)
+            goto fail_places;
+    }
+    return 0;
+
+fail_places:
+    while (ready > 0)
+        place_fini(&pool->workers[--ready]);
+    free(pool->workers);
+    pool->workers = NULL;
+    rc = rc == ENOMEM ? ENOMEM : EAGAIN;
+fail_alloc:
+    (void)pthread_attr_destroy(&pool->thread_attr);
+    return rc;
+}
+
+void job__workers_fini(job_pool *pool)
+{
+    for (unsigned i = 0; i < pool->max_threads; i++)
+        place_fini(&pool->workers[i]);
+    free(pool->workers);
+    (void)pthread_attr_destroy(&pool->thread_attr);
+}
+
+/* Every signal a thread may block: all but those the hardware raises on the
+ * faulting thread, which must stay deliverable. */
+static void async_signals(sigset_t *set)
+{
+    (void)sigfillset(set);
+    (void)sigdelset(set, SIGSEGV);
+    (void)sigdelset(set, SIGBUS);
+    (void)sigdelset(set, SIGFPE);
+    (void)sigdelset(set, SIGILL);
+    (void)sigdelset(set, SIGTRAP);
+    (void)sigdelset(set, SIGSYS);
+}
+
+/* Names a worker "prefix-index" for top -H and debuggers.  Done by the
+ * creating thread, so the name is there before create returns. */
+static void name_worker(const job_pool *pool, const struct job__worker *w)
+{
+#ifdef HAVE_PTHREAD_SETNAME_NP
+    char name[32];
+
+    /* Linux keeps 15 bytes of a thread's name; cut it there rather than
+     * have pthread_setname_np() refuse it with ERANGE. */
+    (void)snprintf(name, sizeof name, "%s-%u", pool->name, w->index);
+    name[15] = '\0';
+    (void)pthread_setname_np(w->thread, name);
+#else
+    (void)pool;
+    (void)w;
+#endif
+}
+
+/* Starts a thread in place w with asynchronous signals blocked (a thread
+ * inherits the creator's mask, which is restored afterwards).  pool->lock
+ * must be held, or the pool not yet shared. */
+static int start_thread(job_pool *pool, struct job__worker *w)
+{
+    sigset_t blocked, saved;
+    unsigned alive;
+    int rc;
+
+    async_signals(&blocked);
+    (void)pthread_sigmask(SIG_SETMASK, &blocked, &saved);
+    rc = pthread_create(&w->thread, &pool->thread_attr, job__worker_main, w);
+    (void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (rc != 0)
+        return EAGAIN;
+    w->started = true;
+    w->exited = false;
+    w->joined = false;
+    name_worker(pool, w);
+    alive =
+        atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) + 1;
+    atomic_store_explicit(&pool->threads_alive, alive, memory_order_relaxed);
+    if (alive > atomic_load_explicit(&pool->threads_peak, memory_order_relaxed))
+        atomic_store_explicit(&pool->threads_peak, alive, memory_order_relaxed);
+    return 0;
+}
+
+int job__workers_start(job_pool *pool, unsigned n)
+{
+    int rc = 0;
+
+    (void)pthread_mutex_lock(&pool->lock);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        rc = start_thread(pool, &pool->workers[i]);
+        if (rc == 0) {
+            (void)pthread_mutex_lock(&pool->queue.tail_lock);
+            pool->nlive++;
+            pool->nstarting++;
+            pool->nthreads++;
+            (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+        }
+    }
+    (void)pthread_mutex_unlock(&pool->lock);
+    return rc;
+}
+
+/* A place for one more thread, joining the exited thread that held it if
+ * need be; NULL when every place holds a live thread.  pool->lock must be
+ * held. */
+static struct job__worker *free_place(job_pool *pool)
+{
+    for (unsigned i = 0; i < pool->max_threads; i++) {
+        struct job__worker *w = &pool->workers[i];
+
+        if (!w->started || w->joined)
+            return w;
+        if (w->exited) {
+            (void)pthread_join(w->thread, NULL);
+            w->joined = true;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+int job__worker_add_locked(job_pool *pool)
+{
+    struct job__worker *w = NULL;
+    int rc = ESHUTDOWN;
+
+    if (pool->state == JOB__RUNNING) {
+        w = free_place(pool);
+        rc = w != NULL ? start_thread(pool, w) : EAGAIN;
+    }
+    /* On success the new thread gives up the reservation once it is
+     * ready for jobs. */
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    if (rc == 0) {
+        pool->nlive++;
+    } else {
+        pool->nstarting--;
+        pool->nthreads--;
+    }
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    if (rc != 0 && w != NULL)
+        atomic_fetch_add_explicit(&pool->thread_start_failures, 1,
+                                  memory_order_relaxed);
+    return rc;
+}
+
+void job__worker_add(job_pool *pool)
+{
+    (void)pthread_mutex_lock(&pool->lock);
+    (void)job__worker_add_locked(pool);
+    (void)pthread_mutex_unlock(&pool->lock);
+}
+
+void job__workers_join(job_pool *pool)
+{
+    for (unsigned i = 0; i < pool->max_threads; i++) {
+        struct job__worker *w = &pool->workers[i];
+        bool join;
+
+        (void)pthread_mutex_lock(&pool->lock);
+        join = w->started && !w->joined;
+        (void)pthread_mutex_unlock(&pool->lock);
+        if (!join)
+            continue;
+        (void)pthread_join(w->thread, NULL);
+        (void)pthread_mutex_lock(&pool->lock);
+        w->joined = true;
+        (void)pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+void job__workers_reap_locked(job_pool *pool)
+{
+    for (unsigned i = 0; i < pool->max_threads; i++) {
+        struct job__worker *w = &pool->workers[i];
+
+        if (w->started && !w->joined) {
+            (void)pthread_join(w->thread, NULL);
+            w->joined = true;
+        }
+    }
+}
+
+bool job__called_from_worker_locked(const job_pool *pool)
+{
+    pthread_t self = pthread_self();
+
+    for (unsigned i = 0; i < pool->max_threads; i++) {
+        const struct job__worker *w = &pool->workers[i];
+
+        if (w->started && !w->exited && pthread_equal(w->thread, self))
+            return true;
+    }
+    return false;
+}
+
+void job__worker_exited(struct job__worker *w)
+{
+    job_pool *pool = w->pool;
+    unsigned alive;
+
+    (void)pthread_mutex_lock(&pool->lock);
+    w->exited = true;
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    pool->nthreads--;
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    alive =
+        atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) - 1;
+    atomic_store_explicit(&pool->threads_alive, alive, memory_order_relaxed);
+    /* For shutdown, which waits for the last, and for a submit waiting for
+     * a place (queue_with_new_worker()). */
+    (void)pthread_cond_broadcast(&pool->stopped_cond);
+    (void)pthread_mutex_unlock(&pool->lock);
+}
