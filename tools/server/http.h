@@ -1,11 +1,8 @@
 /*
- * The HTTP side of jobpool-httpd: request parsing, the route handlers and
- * response formatting, with no sockets, no event loop and no threads.
- *
- * http_parse() and http_format() run on the loop thread.  http_run() runs
- * the handlers; for the slow routes it blocks (fdatasync) or burns CPU
- * (compression), and it is safe to call from any thread at once, so the
- * server runs it on a pool worker or, with --inline, on the loop thread.
+ * The HTTP side of jobpool-httpd: request parsing and response formatting,
+ * with no sockets, no event loop and no threads.  The routes' handlers are
+ * in handlers.h.  All of it runs on the loop thread, except that a response
+ * may be filled in (http_respond()) by a handler on a pool worker.
  */
 #ifndef JOBPOOL_HTTPD_HTTP_H
 #define JOBPOOL_HTTPD_HTTP_H
@@ -40,25 +37,6 @@ struct http_response {
     char body[HTTP_BODY_MAX];
 };
 
-/* What the handlers share: set up once by http_handlers_init(), then only
- * read, by any number of threads at once. */
-struct http_handlers {
-    int append_fd;         /* O_APPEND; one write() per line */
-    unsigned delay_ms;     /* extra sleep per append, a slower disk */
-    unsigned char *corpus; /* what /compress compresses */
-    size_t corpus_len;
-};
-
-/* Opens (creating) DIR/jobpool-httpd.data for appending and generates the
- * corpus.  Returns 0 or an errno value; on failure nothing is left open. */
-int http_handlers_init(struct http_handlers *h, const char *dir,
-                       unsigned delay_ms);
-void http_handlers_fini(struct http_handlers *h);
-
-/* True for the routes whose handler blocks or burns CPU: the ones worth
- * handing to a worker. */
-bool http_route_is_slow(enum http_route route);
-
 /*
  * Parses the request head at the start of buf[0, len).  Returns 0 while the
  * head is incomplete, or the length of the head once it is complete, with
@@ -69,16 +47,12 @@ bool http_route_is_slow(enum http_route route);
  */
 size_t http_parse(const char *buf, size_t len, struct http_request *req);
 
-/* Runs the handler of any route but ROUTE_STATS (the server answers that
- * one, it has the counters) and fills *resp; ROUTE_NONE gets its error
- * status.  May block for the slow routes.  Safe to call from several
- * threads at once. */
-void http_run(const struct http_handlers *h, const struct http_request *req,
-              struct http_response *resp);
-
 /* Sets *resp to status with a body made by printf-style fmt. */
 void http_respond(struct http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The reason phrase of status: "OK", "Not Found"... */
+const char *http_reason(int status);
 
 /* Writes the whole response, status line, headers and body, into
  * out[HTTP_RESPONSE_MAX] and returns its length. */

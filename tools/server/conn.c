@@ -1,0 +1,301 @@
+/*
+ * The connections of jobpool-httpd, and the listener that makes them: read
+ * a request, answer it at once or hand it to the pool, send the response,
+ * then wait for the next one.  Loop thread only, but for job_main(), which
+ * runs on a worker.  See the DESIGN comment in jobpool-httpd.c.
+ */
+#include "config.h"
+
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The job function: runs on a worker thread. */
+static void job_main(void *ctx)
+{
+    struct job *job = ctx;
+
+    http_run(&job->srv->handlers, &job->req, &job->resp);
+    completions_push(&job->srv->done, job);
+}
+
+/* connections */
+
+/* Closes the socket.  The connection is freed after the current batch of
+ * events, or, if its job is still with the pool, once the job is back. */
+void conn_close(struct server *srv, struct conn *c)
+{
+    if (c->fd >= 0) {
+        if (close(c->fd) != 0)
+            warn_errno("close", errno);
+        c->fd = -1;
+        srv->open_conns--;
+        if (srv->accept_paused)
+            accept_pause(srv, false);
+    }
+    if (c->state != CONN_RUNNING && c->state != CONN_CLOSED) {
+        c->state = CONN_CLOSED;
+        c->next_dead = srv->dead;
+        srv->dead = c;
+    }
+}
+
+/* Unlinks and frees a closed connection whose job, if any, is back. */
+void conn_free(struct server *srv, struct conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    free(c);
+}
+
+/* Moves c to state and makes epoll watch what that state needs.  Returns
+ * false, with the connection closed, if epoll refuses. */
+static bool conn_set_state(struct server *srv, struct conn *c,
+                           enum conn_state state)
+{
+    uint32_t events = state == CONN_READING   ? EPOLLIN
+                      : state == CONN_WRITING ? EPOLLOUT
+                                              : 0;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+
+    if (events != c->events &&
+        epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        warn_errno("epoll_ctl", errno);
+        conn_close(srv, c);
+        return false;
+    }
+    c->events = events;
+    c->state = state;
+    return true;
+}
+
+/* Closes a connection after its last response.  Request bytes left unread
+ * in the socket would make close() send a reset, which can destroy the
+ * response before the client has read it, so up to 64 KiB of them are read
+ * and dropped first: a much simplified lingering close. */
+static void conn_finish(struct server *srv, struct conn *c)
+{
+    char sink[4096];
+
+    for (int i = 0; i < 16; i++)
+        if (recv(c->fd, sink, sizeof sink, 0) <= 0)
+            break;
+    conn_close(srv, c);
+}
+
+/* Sends what is left of out[].  Returns true once the whole response is
+ * sent and the connection can take its next request; false if it waits for
+ * EPOLLOUT or was closed. */
+static bool conn_flush(struct server *srv, struct conn *c)
+{
+    while (c->out_sent < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+                         MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_set_state(srv, c, CONN_WRITING);
+            return false;
+        }
+        if (n < 0) {
+            conn_close(srv, c); /* the client went away */
+            return false;
+        }
+        c->out_sent += (size_t)n;
+    }
+    srv->served++;
+    if (!c->keep_alive || srv->draining) {
+        conn_finish(srv, c);
+        return false;
+    }
+    c->state = CONN_READING;
+    return true;
+}
+
+/* Starts sending the response in c->job.resp. */
+static bool conn_respond(struct server *srv, struct conn *c)
+{
+    if (srv->draining)
+        c->keep_alive = false;
+    c->out_len = http_format(&c->job.resp, c->keep_alive, c->out);
+    c->out_sent = 0;
+    c->state = CONN_WRITING;
+    return conn_flush(srv, c);
+}
+
+static void stats_respond(struct server *srv, struct http_response *resp)
+{
+    job_pool_stats st = {0};
+
+    if (srv->pool != NULL)
+        (void)job_pool_get_stats(srv->pool, &st); /* fails only on NULL */
+    http_respond(resp, 200,
+                 "mode=%s accepted=%llu open=%zu served=%llu "
+                 "submitted=%llu completed=%llu queued=%zu running=%zu "
+                 "inline=%llu\n",
+                 srv->pool != NULL ? "offload" : "inline", srv->accepted,
+                 srv->open_conns, srv->served, (unsigned long long)st.submitted,
+                 (unsigned long long)st.completed, st.queued, st.running,
+                 srv->inline_runs);
+}
+
+/* Answers the requests buffered in c->in, in order, until one is
+ * incomplete (then waits for more bytes), goes to the pool, or has a
+ * response that cannot be sent at once. */
+static void conn_serve(struct server *srv, struct conn *c)
+{
+    for (;;) {
+        struct http_request req;
+        size_t used = http_parse(c->in, c->in_len, &req);
+        int rc;
+
+        if (used == 0) {
+            conn_set_state(srv, c, CONN_READING);
+            return;
+        }
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+        c->keep_alive = req.keep_alive;
+
+        if (req.route == ROUTE_STATS) {
+            stats_respond(srv, &c->job.resp);
+        } else if (http_route_is_slow(req.route) && srv->pool != NULL) {
+            c->job.req = req;
+            if (!conn_set_state(srv, c, CONN_RUNNING))
+                return;
+            rc = job_submit_detached(srv->pool, job_main, &c->job);
+            if (rc == 0)
+                return; /* job_main() owns req and resp until it is back */
+            http_respond(&c->job.resp, 503, "job_submit_detached: %s\n",
+                         strerror(rc));
+            c->keep_alive = false;
+        } else {
+            if (http_route_is_slow(req.route))
+                srv->inline_runs++;
+            http_run(&srv->handlers, &req, &c->job.resp);
+        }
+        if (!conn_respond(srv, c))
+            return;
+    }
+}
+
+/* EPOLLIN: one read per readiness (epoll is level-triggered), then serve. */
+static void conn_readable(struct server *srv, struct conn *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(srv, c); /* closed by the client, or reset */
+        return;
+    }
+    c->in_len += (size_t)n;
+    conn_serve(srv, c);
+}
+
+void conn_event(struct server *srv, struct conn *c, uint32_t events)
+{
+    if (c->fd < 0)
+        return; /* closed earlier in this batch */
+    if (events & (EPOLLERR | EPOLLHUP))
+        conn_close(srv, c);
+    else if (c->state == CONN_READING && (events & EPOLLIN))
+        conn_readable(srv, c);
+    else if (c->state == CONN_WRITING && (events & EPOLLOUT) &&
+             conn_flush(srv, c))
+        conn_serve(srv, c);
+}
+
+/* eventfd: every finished job gets its response sent. */
+void jobs_done(struct server *srv)
+{
+    struct job *job = completions_take(&srv->done);
+
+    while (job != NULL) {
+        struct job *next = job->next; /* job is reused by conn_serve() */
+        struct conn *c = job->conn;
+
+        if (c->fd < 0) {
+            c->state = CONN_CLOSED; /* the client left while it ran */
+            c->next_dead = srv->dead;
+            srv->dead = c;
+        } else if (conn_respond(srv, c)) {
+            conn_serve(srv, c);
+        }
+        job = next;
+    }
+}
+
+/* listener */
+
+void accept_pause(struct server *srv, bool pause)
+{
+    struct epoll_event ev = {.events = pause ? 0 : EPOLLIN,
+                             .data.ptr = &srv->listen_fd};
+
+    if (srv->listen_fd < 0)
+        return;
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0)
+        warn_errno("epoll_ctl listener", errno);
+    else
+        srv->accept_paused = pause;
+}
+
+void accept_all(struct server *srv)
+{
+    while (srv->listen_fd >= 0) { /* closed earlier in this batch? */
+        int fd =
+            accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN};
+        struct conn *c;
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connections
+             * stay queued; retry after one closes or after ACCEPT_RETRY_MS
+             * (server.c), rather than spin on a listener that stays
+             * readable. */
+            warn_errno("accept", errno);
+            accept_pause(srv, true);
+            return;
+        }
+        c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            warn_errno("accept", ENOMEM);
+            (void)close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->state = CONN_READING;
+        c->events = EPOLLIN;
+        c->job.srv = srv;
+        c->job.conn = c;
+        ev.data.ptr = c;
+        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            warn_errno("epoll_ctl", errno);
+            (void)close(fd);
+            free(c);
+            continue;
+        }
+        c->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = c;
+        srv->conns = c;
+        srv->open_conns++;
+        srv->accepted++;
+    }
+}
