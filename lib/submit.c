@@ -65,10 +65,12 @@ bool job__reserve_growth(job_pool *pool)
 {
     if (pool->nstarting != 0 || pool->nthreads >= pool->max_threads)
         return false;
-    if (atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) ==
-        atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire))
-        return false;
+    /* nspinning first: a spinner stops counting only once it has taken
+     * its job, so if it is seen gone, so is the job it took. */
     if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) != 0)
+        return false;
+    if (atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) ==
+        atomic_load_explicit(&pool->queue.head_seq, memory_order_seq_cst))
         return false;
     pool->nstarting++;
     pool->nthreads++;

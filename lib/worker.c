@@ -13,10 +13,12 @@
  *     producer sees the parked worker.
  *  2. A producer that sees a parked worker and no spinning worker wakes one.
  *     A spinning worker polls tail_seq and will take the job itself.
- *  3. A spinner that leaves to take a job may leave a second job behind that
- *     its producer expected it to take (the producer saw it spinning).  So a
- *     former spinner, after taking its job, looks again: if jobs remain,
- *     workers are parked and none spins, it wakes one.  The spinner's
+ *  3. A spinner stays counted in nspinning until it holds a job, so a
+ *     producer never takes a worker on its way to a job for a busy one.
+ *     But it may leave a second job behind that its producer expected it
+ *     to take (the producer saw it spinning).  So a former spinner, after
+ *     taking its job, looks again: if jobs remain, workers are parked and
+ *     none spins, it wakes one.  The spinner's
  *     decrement of nspinning and the producer's read-modify-write of
  *     tail_seq (made only when a worker is parked) are both sequentially
  *     consistent, so either the producer sees the decrement (and wakes) or
@@ -62,7 +64,8 @@
 #define SPIN_PAUSES_PER_CHECK 64
 
 enum park_result {
-    PARK_FOUND_WORK, /* the queue was not empty: did not sleep */
+    PARK_FOUND_WORK, /* the queue was not empty: did not sleep, still
+                        counted as spinning */
     PARK_WOKEN,      /* slept and was woken by a producer or by shutdown */
     PARK_EXIT        /* leave: the pool is stopping and the queue is
                         empty, or the idle timeout ran out */
@@ -249,7 +252,9 @@ static enum park_result sleep_parked(job_pool *pool, struct job__worker *w)
     return PARK_WOKEN;
 }
 
-/* Called by a spinning worker whose spin ran out; leaves it not spinning. */
+/* Called by a spinning worker whose spin ran out.  Returns
+ * PARK_FOUND_WORK with the worker still spinning, otherwise leaves it not
+ * spinning. */
 static enum park_result park(job_pool *pool, struct job__worker *w)
 {
     struct job__queue *q = &pool->queue;
@@ -261,13 +266,14 @@ static enum park_result park(job_pool *pool, struct job__worker *w)
             atomic_load_explicit(&q->head_seq, memory_order_acquire);
     stopping = atomic_load_explicit(&pool->stopping, memory_order_relaxed);
     waiters = atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed);
-    if (!empty || stopping) {
-        atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
-        if (empty)
-            pool->nlive--;
+    if (!empty) {
         (void)pthread_mutex_unlock(&q->tail_lock);
-        if (!empty)
-            return PARK_FOUND_WORK;
+        return PARK_FOUND_WORK;
+    }
+    if (stopping) {
+        atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
+        pool->nlive--;
+        (void)pthread_mutex_unlock(&q->tail_lock);
         if (waiters != 0)
             job__notify_idle_waiters(pool);
         return PARK_EXIT;
@@ -296,54 +302,62 @@ static void worker_start(job_pool *pool)
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
 }
 
+/* Runs jobs, starting with the one in *job, until the queue runs dry. */
+static void run_until_dry(job_pool *pool, struct job__worker *w,
+                          struct job__slot *job)
+{
+    /* A reused place carries on from its previous thread's count. */
+    uint64_t done = atomic_load_explicit(&w->completed, memory_order_relaxed);
+
+    do {
+        job->fn(job->ctx);
+        JOB__HAPPENS_BEFORE(&w->completed);
+        atomic_store_explicit(&w->completed, ++done, memory_order_release);
+    } while (take_job(pool, job));
+}
+
 void *job__worker_main(void *arg)
 {
     struct job__worker *w = arg;
     job_pool *pool = w->pool;
-    /* A reused place carries on from its previous thread's count. */
-    uint64_t done = atomic_load_explicit(&w->completed, memory_order_relaxed);
-    bool was_spinning = false;
-    /* A new thread starts as a spinner, and, like one, applies rule 3 to
-     * its first job: it may be the one a producer started for several. */
-    bool spinning = true;
     struct job__slot job;
 
+    /* The worker is idle (counted in nspinning) from here until it holds
+     * a job: a producer that sees it idle may count on it. */
     worker_start(pool);
     for (;;) {
-        uint64_t seen_tail;
-
-        if (!spinning) {
-            if (take_job(pool, &job)) {
-                if (was_spinning)
-                    wake_helper_if_needed(pool);
-                was_spinning = false;
-                job.fn(job.ctx);
-                JOB__HAPPENS_BEFORE(&w->completed);
-                atomic_store_explicit(&w->completed, ++done,
-                                      memory_order_release);
-                continue;
-            }
-            /* The queue ran dry (possibly after another worker took the
-             * job a former spinner was after).  Spin, then park. */
-            if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed))
-                job__notify_idle_waiters(pool);
-            atomic_fetch_add_explicit(&pool->nspinning, 1,
-                                      memory_order_seq_cst);
-        }
-        spinning = false;
-        was_spinning = true;
-        seen_tail =
+        uint64_t seen_tail =
             atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
+
         if (spin_for_work(pool, seen_tail)) {
+            if (!take_job(pool, &job))
+                continue; /* another worker took it: still spinning */
             atomic_fetch_sub_explicit(&pool->nspinning, 1,
                                       memory_order_seq_cst);
-            continue;
+        } else {
+            /* A worker woken from park() may be the one a former spinner
+             * or producer counted on for one job among several: it
+             * applies rule 3 too, so wake-ups chain (found by
+             * tests/model). */
+            enum park_result parked = park(pool, w);
+
+            if (parked == PARK_EXIT)
+                break;
+            if (parked == PARK_FOUND_WORK)
+                continue;
+            if (!take_job(pool, &job)) {
+                atomic_fetch_add_explicit(&pool->nspinning, 1,
+                                          memory_order_seq_cst);
+                continue;
+            }
         }
-        /* A worker woken from park() may be the one a former spinner or
-         * producer counted on for one job among several: it applies rule
-         * 3 too (was_spinning), so wake-ups chain (found by tests/model). */
-        if (park(pool, w) == PARK_EXIT)
-            break;
+        wake_helper_if_needed(pool);
+        run_until_dry(pool, w, &job);
+        /* The queue ran dry (possibly after another worker took the job a
+         * former spinner was after).  Spin, then park. */
+        if (atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed))
+            job__notify_idle_waiters(pool);
+        atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
     }
     if (pool->thread_stop != NULL)
         pool->thread_stop(pool->thread_hook_arg);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* A one-shot gate: threads wait until someone opens it. */
 struct latch {
@@ -24,6 +25,7 @@ void latch_init(struct latch *l);
 void latch_destroy(struct latch *l);
 void latch_open(struct latch *l);
 void latch_wait(struct latch *l);
+bool latch_is_open(struct latch *l);
 
 /* A countdown: waiters block until count jobs have arrived. */
 struct countdown {
@@ -48,9 +50,60 @@ struct gated_job {
 };
 void job_gated(void *ctx);
 
+/*
+ * Workers held on one gate.  blockers_add() submits gated jobs one at a
+ * time and waits until each has started: at most one of them is ever
+ * queued (so a queue_limit of 1 is enough), and each finds every earlier
+ * one holding a worker (so an elastic pool must grow to run it).
+ */
+enum { BLOCKERS_MAX = 8 };
+struct blockers {
+    struct latch gate;
+    struct countdown started[BLOCKERS_MAX];
+    struct gated_job jobs[BLOCKERS_MAX];
+    atomic_ulong done; /* gated jobs that have returned */
+    unsigned count;    /* only the test thread touches it */
+};
+
+void blockers_init(struct blockers *b);
+void blockers_add(struct blockers *b, job_pool *pool, unsigned count);
+void blockers_open(struct blockers *b);
+void blockers_destroy(struct blockers *b);
+
+/* One submit made on a thread of its own, because it may block. */
+struct submitter {
+    job_pool *pool;
+    job_fn fn;
+    void *ctx;
+    bool timed;
+    uint64_t timeout_ns;
+    atomic_bool returned;
+    int rc; /* valid once returned */
+    pthread_t thread;
+};
+
+void submitter_start(struct submitter *s, job_pool *pool, job_fn fn, void *ctx);
+void submitter_start_timed(struct submitter *s, job_pool *pool, job_fn fn,
+                           void *ctx, uint64_t timeout_ns);
+int submitter_join(struct submitter *s);
+
 /* Creates a pool with the given thread count, failing the test on error. */
 job_pool *pool_new(unsigned threads);
+/* Creates a pool with the given options, failing the test on error. */
+job_pool *pool_with(const job_pool_options *opts);
 job_pool_stats pool_stats(job_pool *pool);
+
+/* Worker threads of this process whose name starts with prefix. */
+unsigned count_named_threads(const char *prefix);
+
+/* A millisecond in nanoseconds, for timeouts. */
+#define MS 1000000ull
+
+uint64_t now_ns(void);
+void sleep_ms(unsigned ms);
+/* A short pause that gives a thread expected to stay blocked the chance to
+ * return wrongly.  Never used to wait for something to happen. */
+void grace(void);
 
 Suite *lifecycle_suite(void);
 Suite *submit_suite(void);
@@ -59,5 +112,8 @@ Suite *wait_idle_suite(void);
 Suite *process_suite(void);
 Suite *stress_suite(void);
 Suite *misuse_suite(void);
+Suite *overload_suite(void);
+Suite *elastic_suite(void);
+Suite *cancel_suite(void);
 
 #endif

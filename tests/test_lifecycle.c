@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +51,169 @@ START_TEST(options_init_function_form_gives_defaults)
     opts.threads = 1;
     ck_assert_int_eq(job_pool_create(&pool, &opts), 0);
     ck_assert_int_eq(job_pool_destroy(pool), 0);
+}
+END_TEST
+
+START_TEST(options_init_leaves_the_server_controls_off)
+{
+    job_pool_options opts;
+
+    memset(&opts, 0xa5, sizeof opts);
+    job_pool_options_init(&opts);
+    ck_assert_uint_eq(opts.queue_limit, 0);
+    ck_assert_int_eq(opts.overflow, JOB_OVERFLOW_REJECT);
+    ck_assert_uint_eq(opts.min_threads, 0);
+    ck_assert_uint_eq(opts.max_threads, 0);
+    ck_assert_uint_eq(opts.idle_timeout_ms, 0);
+    ck_assert_uint_eq(opts.stack_size, 0);
+    ck_assert_ptr_null(opts.thread_start);
+    ck_assert_ptr_null(opts.thread_stop);
+    ck_assert_ptr_null(opts.thread_hook_arg);
+}
+END_TEST
+
+/* Each entry sets one combination job_pool_create() must refuse. */
+static void both_threads_and_max_threads(job_pool_options *o)
+{
+    o->threads = 2;
+    o->max_threads = 4;
+}
+
+static void max_threads_above_the_maximum(job_pool_options *o)
+{
+    o->max_threads = JOB_POOL_THREADS_MAX + 1;
+}
+
+static void min_threads_above_max_threads(job_pool_options *o)
+{
+    o->min_threads = 3;
+    o->max_threads = 2;
+}
+
+static void min_threads_without_max_threads(job_pool_options *o)
+{
+    o->min_threads = 1;
+}
+
+static void min_threads_with_fixed_threads(job_pool_options *o)
+{
+    o->threads = 2;
+    o->min_threads = 1;
+}
+
+static void overflow_past_the_last_policy(job_pool_options *o)
+{
+    o->threads = 1;
+    o->overflow = (enum job_overflow)(JOB_OVERFLOW_CALLER_RUNS + 1);
+}
+
+static void overflow_negative(job_pool_options *o)
+{
+    o->threads = 1;
+    o->overflow = (enum job_overflow) - 1;
+}
+
+static void stack_size_below_the_minimum(job_pool_options *o)
+{
+    o->threads = 1;
+    o->stack_size = PTHREAD_STACK_MIN - 1;
+}
+
+static void stack_size_one_byte(job_pool_options *o)
+{
+    o->max_threads = 2;
+    o->stack_size = 1;
+}
+
+static const struct {
+    const char *what;
+    void (*set)(job_pool_options *o);
+} invalid_options[] = {
+    {"threads and max_threads both set", both_threads_and_max_threads},
+    {"max_threads above JOB_POOL_THREADS_MAX", max_threads_above_the_maximum},
+    {"min_threads above max_threads", min_threads_above_max_threads},
+    {"min_threads without max_threads", min_threads_without_max_threads},
+    {"min_threads with a fixed thread count", min_threads_with_fixed_threads},
+    {"overflow past the last policy", overflow_past_the_last_policy},
+    {"overflow negative", overflow_negative},
+    {"stack_size below PTHREAD_STACK_MIN", stack_size_below_the_minimum},
+    {"stack_size of one byte", stack_size_one_byte},
+};
+
+START_TEST(create_rejects_inconsistent_options_and_leaves_pool_unset)
+{
+    job_pool_options opts;
+    job_pool *pool = (job_pool *)&opts;
+
+    job_pool_options_init(&opts);
+    invalid_options[_i].set(&opts);
+    ck_assert_msg(job_pool_create(&pool, &opts) == EINVAL,
+                  "%s: not refused with EINVAL", invalid_options[_i].what);
+    ck_assert_ptr_eq(pool, (job_pool *)&opts);
+}
+END_TEST
+
+/* And combinations at the edges that it must accept, each starting the
+ * stated number of workers and running a job. */
+static void queue_limit_one(job_pool_options *o)
+{
+    o->threads = 1;
+    o->queue_limit = 1;
+    o->overflow = JOB_OVERFLOW_BLOCK;
+}
+
+static void queue_limit_huge(job_pool_options *o)
+{
+    o->threads = 1;
+    o->queue_limit = SIZE_MAX;
+    o->overflow = JOB_OVERFLOW_CALLER_RUNS;
+}
+
+static void min_equals_max(job_pool_options *o)
+{
+    o->min_threads = 2;
+    o->max_threads = 2;
+}
+
+static void min_zero_max_the_maximum(job_pool_options *o)
+{
+    o->max_threads = JOB_POOL_THREADS_MAX;
+    o->idle_timeout_ms = 1;
+}
+
+static void fixed_with_a_stack_size(job_pool_options *o)
+{
+    o->threads = 2;
+    o->stack_size = 512 * 1024;
+}
+
+static const struct {
+    const char *what;
+    void (*set)(job_pool_options *o);
+    unsigned threads; /* started by create */
+} valid_options[] = {
+    {"queue_limit 1 with BLOCK", queue_limit_one, 1},
+    {"queue_limit SIZE_MAX with CALLER_RUNS", queue_limit_huge, 1},
+    {"min_threads equal to max_threads", min_equals_max, 2},
+    {"min 0, max JOB_POOL_THREADS_MAX", min_zero_max_the_maximum, 0},
+    {"a fixed pool with a stack_size", fixed_with_a_stack_size, 2},
+};
+
+START_TEST(create_accepts_options_at_the_edges)
+{
+    job_pool_options opts;
+    job_pool *pool = NULL;
+    atomic_ulong counted = 0;
+    int rc;
+
+    job_pool_options_init(&opts);
+    valid_options[_i].set(&opts);
+    rc = job_pool_create(&pool, &opts);
+    ck_assert_msg(rc == 0, "%s: refused with %d", valid_options[_i].what, rc);
+    ck_assert_uint_eq(pool_stats(pool).threads, valid_options[_i].threads);
+    ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    ck_assert_uint_eq(atomic_load(&counted), 1);
 }
 END_TEST
 
@@ -257,7 +421,13 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, create_starts_the_requested_thread_count);
     tcase_add_test(tc, options_init_fills_defaults_and_records_size);
     tcase_add_test(tc, options_init_function_form_gives_defaults);
+    tcase_add_test(tc, options_init_leaves_the_server_controls_off);
     tcase_add_test(tc, create_rejects_null_pool_pointer);
+    tcase_add_loop_test(
+        tc, create_rejects_inconsistent_options_and_leaves_pool_unset, 0,
+        (int)(sizeof invalid_options / sizeof invalid_options[0]));
+    tcase_add_loop_test(tc, create_accepts_options_at_the_edges, 0,
+                        (int)(sizeof valid_options / sizeof valid_options[0]));
     tcase_add_test(tc, create_rejects_too_many_threads_and_leaves_pool_unset);
     tcase_add_test(tc, create_rejects_options_without_init);
     tcase_add_test(tc, create_accepts_newer_struct_with_default_fields_only);

@@ -6,40 +6,14 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-/* Worker threads in this process: tasks under /proc/self/task named with
- * the default "jobpool-" prefix.  Counting every task would also count
- * threads that runtimes such as ThreadSanitizer start on their own. */
+/* Worker threads in this process, named with the default prefix. */
 static unsigned count_threads(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    unsigned n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        char path[300], comm[32] = "";
-        FILE *f;
-
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue; /* the task has just exited */
-        if (fgets(comm, sizeof comm, f) != NULL &&
-            strncmp(comm, "jobpool-", 8) == 0)
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
+    return count_named_threads("jobpool-");
 }
 
 START_TEST(thousands_of_create_submit_destroy_cycles)
