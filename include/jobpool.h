@@ -75,7 +75,10 @@ enum job_overflow {
 };
 
 /* Called by each worker thread as it starts, before it runs any job, and
- * as it stops, after its last job (see thread_start in job_pool_options). */
+ * as it stops, after its last job (see thread_start in job_pool_options).
+ * Calls on one thread alternate, start first.  A worker of an elastic pool
+ * that is leaving when a job arrives that no other thread can take stays
+ * for it: its stop hook is then followed by its start hook again. */
 typedef void (*job_thread_hook)(void *arg);
 
 /*

@@ -138,8 +138,9 @@ struct job_pool {
                                    not yet decided to exit */
     unsigned nstarting;         /* queue.tail_lock: threads reserved or
                                    started that are not yet taking jobs */
-    unsigned nthreads;          /* queue.tail_lock: threads reserved,
-                                   running or exiting: at most max_threads */
+    unsigned nexiting;          /* queue.tail_lock: threads that decided to
+                                   exit and have not yet looked again in
+                                   job__worker_exit_or_stay() */
     uint64_t head_seen;         /* queue.tail_lock: a value head_seq had, so
                                    tail_seq - head_seen bounds the depth */
     _Atomic size_t queued_peak; /* stored under queue.tail_lock */
@@ -235,8 +236,10 @@ void job__workers_reap_locked(job_pool *pool);
 /* True when the calling thread is a live worker of the pool; pool->lock
  * must be held. */
 bool job__called_from_worker_locked(const job_pool *pool);
-/* Called by a worker on its way out: marks its place exited. */
-void job__worker_exited(struct job__worker *w);
+/* Called by a worker on its way out, after its stop hook: if a queued job
+ * now has nobody to run it (it came while the thread was leaving), the
+ * thread stays and returns true; otherwise it marks its place exited. */
+bool job__worker_exit_or_stay(struct job__worker *w);
 
 /* worker.c */
 void *job__worker_main(void *arg);

@@ -63,7 +63,7 @@ static void note_depth(job_pool *pool)
 
 bool job__reserve_growth(job_pool *pool)
 {
-    if (pool->nstarting != 0 || pool->nthreads >= pool->max_threads)
+    if (pool->nstarting != 0 || pool->nlive >= pool->max_threads)
         return false;
     /* nspinning first: a spinner stops counting only once it has taken
      * its job, so if it is seen gone, so is the job it took. */
@@ -73,7 +73,6 @@ bool job__reserve_growth(job_pool *pool)
         atomic_load_explicit(&pool->queue.head_seq, memory_order_seq_cst))
         return false;
     pool->nstarting++;
-    pool->nthreads++;
     return true;
 }
 
@@ -90,7 +89,9 @@ queue_locked(job_pool *pool, job_fn fn, void *ctx, struct followup *f)
     if (pool->guarded) {
         if (pool->queue_limit != 0 && queue_full(pool))
             return JOB__FULL;
-        if (pool->nlive == 0)
+        /* A thread that is leaving looks again before it goes (see
+         * job__worker_exit_or_stay()), so it counts as one to run it. */
+        if (pool->nlive == 0 && pool->nexiting == 0)
             return JOB__NO_WORKER;
     }
     rc = job__queue_push(&pool->queue, fn, ctx);
@@ -166,25 +167,24 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     for (;;) {
         atomic_fetch_add_explicit(&pool->space_waiters, 1,
                                   memory_order_seq_cst);
+        /* After a timeout, one last look: room may have come with it. */
         rc = queue_locked(pool, fn, ctx, &f);
-        if (rc == JOB__FULL && !timed_out) {
-            if (timeout_ns == NULL)
-                (void)pthread_cond_wait(&pool->space_cond,
-                                        &pool->queue.tail_lock);
-            else if (pthread_cond_timedwait(&pool->space_cond,
-                                            &pool->queue.tail_lock,
-                                            &deadline) == ETIMEDOUT)
-                timed_out = true; /* one last look, then give up */
+        if (rc != JOB__FULL || timed_out) {
+            atomic_fetch_sub_explicit(&pool->space_waiters, 1,
+                                      memory_order_relaxed);
+            break;
         }
+        if (timeout_ns == NULL)
+            (void)pthread_cond_wait(&pool->space_cond, &pool->queue.tail_lock);
+        else if (pthread_cond_timedwait(&pool->space_cond,
+                                        &pool->queue.tail_lock,
+                                        &deadline) == ETIMEDOUT)
+            timed_out = true;
         atomic_fetch_sub_explicit(&pool->space_waiters, 1,
                                   memory_order_relaxed);
-        if (rc != JOB__FULL)
-            break;
-        if (timed_out) {
-            rc = ETIMEDOUT;
-            break;
-        }
     }
+    if (rc == JOB__FULL)
+        rc = ETIMEDOUT;
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     follow_up(pool, &f);
     return rc;
@@ -192,9 +192,8 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
 
 /* An elastic pool with no thread: starts one and queues the job while
  * holding pool->lock, which an idle thread needs to exit, so the new
- * thread cannot leave before the job is there for it.  If max_threads
- * threads are still running their stop hooks, waits for one to finish
- * (unless called from one of them: then EAGAIN). */
+ * thread cannot leave before the job is there for it.  With no thread
+ * alive, every place is free. */
 static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx)
 {
     struct followup f = {NULL, false};
@@ -203,22 +202,11 @@ static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx)
     (void)pthread_mutex_lock(&pool->lock);
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
     while ((rc = queue_locked(pool, fn, ctx, &f)) == JOB__NO_WORKER) {
-        bool room = pool->nthreads < pool->max_threads;
-
-        if (room) {
-            pool->nstarting++;
-            pool->nthreads++;
-        }
+        pool->nstarting++;
         (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-        if (room)
-            rc = job__worker_add_locked(pool);
-        else if (job__called_from_worker_locked(pool))
-            rc = EAGAIN; /* an exiting worker's stop hook: never wait for
-                            itself */
-        else
-            (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
+        rc = job__worker_add_locked(pool);
         (void)pthread_mutex_lock(&pool->queue.tail_lock);
-        if (rc != 0 && rc != JOB__NO_WORKER)
+        if (rc != 0)
             break;
     }
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);

@@ -2,12 +2,12 @@
  * Worker threads: their places, how they are started (at create, and later
  * by an elastic pool that needs one more), and how they are joined.
  *
- * A pool has max_threads places.  nthreads counts every thread that holds
- * a place or is about to (reserved, running, or exiting but still in its
- * stop hook) and never exceeds max_threads, so a reserved thread always
- * finds a place.  A thread that exits marks its place exited; the place is
- * joined and reused by the next thread started there, or joined at
- * shutdown.  So no thread is
+ * A pool has max_threads places.  A thread that exits marks its place
+ * exited; the place is joined and reused by the next thread started there,
+ * or joined at shutdown.  While a thread runs its stop hook it still holds
+ * its place: a start that finds no free place is dropped (not a failure),
+ * and the exiting thread, which looks again before it leaves, stays to run
+ * the job instead (job__worker_exit_or_stay()).  So no thread is
  * ever detached, and every thread the pool started is joined before
  * job_pool_shutdown() returns.
  */
@@ -178,7 +178,6 @@ int job__workers_start(job_pool *pool, unsigned n)
             (void)pthread_mutex_lock(&pool->queue.tail_lock);
             pool->nlive++;
             pool->nstarting++;
-            pool->nthreads++;
             (void)pthread_mutex_unlock(&pool->queue.tail_lock);
         }
     }
@@ -208,21 +207,25 @@ static struct job__worker *free_place(job_pool *pool)
 int job__worker_add_locked(job_pool *pool)
 {
     struct job__worker *w = NULL;
+    bool room;
     int rc = ESHUTDOWN;
 
-    if (pool->state == JOB__RUNNING) {
+    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    room = pool->nlive < pool->max_threads;
+    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    if (pool->state == JOB__RUNNING && room) {
         w = free_place(pool);
+        /* No free place: every other one is held by a thread in its stop
+         * hook, which stays if the job still needs it. */
         rc = w != NULL ? start_thread(pool, w) : EAGAIN;
     }
     /* On success the new thread gives up the reservation once it is
      * ready for jobs. */
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    if (rc == 0) {
+    if (rc == 0)
         pool->nlive++;
-    } else {
+    else
         pool->nstarting--;
-        pool->nthreads--;
-    }
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     if (rc != 0 && w != NULL)
         atomic_fetch_add_explicit(&pool->thread_start_failures, 1,
@@ -280,21 +283,44 @@ bool job__called_from_worker_locked(const job_pool *pool)
     return false;
 }
 
-void job__worker_exited(struct job__worker *w)
+/* True when a queued job has nobody to take it and the pool may run one
+ * more thread.  queue.tail_lock must be held. */
+static bool job_needs_thread(job_pool *pool)
+{
+    struct job__queue *q = &pool->queue;
+
+    return pool->parked == NULL && pool->nstarting == 0 &&
+           pool->nlive < pool->max_threads &&
+           atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0 &&
+           atomic_load_explicit(&q->tail_seq, memory_order_relaxed) !=
+               atomic_load_explicit(&q->head_seq, memory_order_seq_cst);
+}
+
+bool job__worker_exit_or_stay(struct job__worker *w)
 {
     job_pool *pool = w->pool;
     unsigned alive;
+    bool stay;
 
     (void)pthread_mutex_lock(&pool->lock);
-    w->exited = true;
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    pool->nthreads--;
+    pool->nexiting--;
+    stay = job_needs_thread(pool);
+    if (stay) {
+        pool->nlive++;
+        pool->nstarting++; /* until worker_start(), as a new thread */
+    }
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-    alive =
-        atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) - 1;
-    atomic_store_explicit(&pool->threads_alive, alive, memory_order_relaxed);
-    /* For shutdown, which waits for the last, and for a submit waiting for
-     * a place (queue_with_new_worker()). */
-    (void)pthread_cond_broadcast(&pool->stopped_cond);
+    if (!stay) {
+        w->exited = true;
+        alive =
+            atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) -
+            1;
+        atomic_store_explicit(&pool->threads_alive, alive,
+                              memory_order_relaxed);
+        /* Shutdown waits for the last. */
+        (void)pthread_cond_broadcast(&pool->stopped_cond);
+    }
     (void)pthread_mutex_unlock(&pool->lock);
+    return stay;
 }

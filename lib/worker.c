@@ -36,7 +36,11 @@
  * the same (rule 3 for growth), so a burst grows the pool step by step.
  * A parked worker of an elastic pool sleeps at most idle_timeout; then, if
  * it is still on the parked stack, the queue is empty and more than
- * min_threads live, it takes itself off the stack and exits.  It decides
+ * min_threads live, it takes itself off the stack and exits.  A job queued
+ * while it runs its stop hook may find no place for a new thread (the
+ * leaving thread still holds one), so after the hook the thread looks
+ * again: if a job waits with nobody idle to take it, it stays, as if it
+ * were a new thread (start hook and all).  It decides
  * under pool->lock and tail_lock, so it can neither miss a job queued under
  * tail_lock nor leave between the start of a pool's only thread and the
  * queuing of the job it was started for (see queue_with_new_worker()).
@@ -217,6 +221,7 @@ static bool leave_if_idle(job_pool *pool, struct job__worker *w)
         w->parked = false;
         atomic_fetch_sub_explicit(&pool->nparked, 1, memory_order_relaxed);
         pool->nlive--;
+        pool->nexiting++;
     }
     (void)pthread_mutex_unlock(&q->tail_lock);
     (void)pthread_mutex_unlock(&pool->lock);
@@ -273,6 +278,7 @@ static enum park_result park(job_pool *pool, struct job__worker *w)
     if (stopping) {
         atomic_fetch_sub_explicit(&pool->nspinning, 1, memory_order_seq_cst);
         pool->nlive--;
+        pool->nexiting++;
         (void)pthread_mutex_unlock(&q->tail_lock);
         if (waiters != 0)
             job__notify_idle_waiters(pool);
@@ -324,6 +330,7 @@ void *job__worker_main(void *arg)
 
     /* The worker is idle (counted in nspinning) from here until it holds
      * a job: a producer that sees it idle may count on it. */
+start:
     worker_start(pool);
     for (;;) {
         uint64_t seen_tail =
@@ -361,6 +368,7 @@ void *job__worker_main(void *arg)
     }
     if (pool->thread_stop != NULL)
         pool->thread_stop(pool->thread_hook_arg);
-    job__worker_exited(w);
+    if (job__worker_exit_or_stay(w))
+        goto start; /* a job came while it was leaving */
     return NULL;
 }

@@ -521,6 +521,101 @@ START_TEST(threads_idle_counts_the_waiting_workers)
 }
 END_TEST
 
+/*
+ * A job queued while a worker is in its stop hook: the leaving worker still
+ * holds the pool's other place, so no thread can be started for the job;
+ * the leaving worker must look again after its hook and stay to run it,
+ * while the pool's other worker is still blocked.  (Found by
+ * tests/model/elastic.pml.)  Without that, the job would wait for the
+ * blocked worker and the test would hang until Check's timeout.
+ */
+struct slow_exit {
+    atomic_bool hold_next_stop;
+    struct countdown in_stop_hook;
+    struct latch release;
+    atomic_uint starts, stops;
+};
+
+static void slow_exit_start(void *arg)
+{
+    struct slow_exit *e = arg;
+
+    atomic_fetch_add(&e->starts, 1);
+}
+
+static void slow_exit_stop(void *arg)
+{
+    struct slow_exit *e = arg;
+
+    atomic_fetch_add(&e->stops, 1);
+    if (atomic_exchange(&e->hold_next_stop, false)) {
+        countdown_arrive(&e->in_stop_hook);
+        latch_wait(&e->release);
+    }
+}
+
+static void job_arrive(void *ctx)
+{
+    countdown_arrive(ctx);
+}
+
+START_TEST(a_leaving_worker_stays_for_a_job_that_came_during_its_stop_hook)
+{
+    struct slow_exit e;
+    struct blockers b;
+    struct countdown first, second;
+    job_pool_options opts;
+    job_pool *pool;
+    job_pool_stats s;
+
+    atomic_init(&e.hold_next_stop, true);
+    atomic_init(&e.starts, 0);
+    atomic_init(&e.stops, 0);
+    countdown_init(&e.in_stop_hook, 1);
+    latch_init(&e.release);
+    countdown_init(&first, 1);
+    countdown_init(&second, 1);
+    job_pool_options_init(&opts);
+    opts.min_threads = 0;
+    opts.max_threads = 2;
+    opts.idle_timeout_ms = 1;
+    opts.thread_start = slow_exit_start;
+    opts.thread_stop = slow_exit_stop;
+    opts.thread_hook_arg = &e;
+    pool = pool_with(&opts);
+
+    /* Worker A is held; worker B is started for the next job, runs it,
+     * times out and stops in its stop hook. */
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &first), 0);
+    countdown_wait(&first);
+    countdown_wait(&e.in_stop_hook);
+    s = pool_stats(pool);
+    ck_assert_uint_eq(s.threads, 2);
+
+    /* Both places are held: this job cannot get a new thread. */
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &second), 0);
+    latch_open(&e.release);
+    countdown_wait(&second); /* while A is still held */
+    ck_assert_uint_eq(atomic_load(&b.done), 0);
+    s = pool_stats(pool);
+    ck_assert_uint_eq(s.thread_start_failures, 0);
+    ck_assert_uint_le(s.threads_peak, 2);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    /* B's stay ran its start hook again: the hooks still pair up. */
+    ck_assert_uint_eq(atomic_load(&e.starts), atomic_load(&e.stops));
+    ck_assert_uint_ge(atomic_load(&e.starts), 3);
+    blockers_destroy(&b);
+    countdown_destroy(&second);
+    countdown_destroy(&first);
+    latch_destroy(&e.release);
+    countdown_destroy(&e.in_stop_hook);
+}
+END_TEST
+
 Suite *elastic_suite(void)
 {
     Suite *s = suite_create("elastic");
@@ -536,6 +631,8 @@ Suite *elastic_suite(void)
     tcase_add_test(grow,
                    an_elastic_pool_with_min_zero_starts_a_worker_on_demand);
     tcase_add_test(grow, jobs_are_never_stranded_while_workers_time_out);
+    tcase_add_test(
+        grow, a_leaving_worker_stays_for_a_job_that_came_during_its_stop_hook);
     suite_add_tcase(s, grow);
 
     tcase_set_timeout(hooks, 30);

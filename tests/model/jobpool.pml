@@ -285,6 +285,7 @@ next_job:
 
     if
     :: taken ->
+have_job:
         if
         :: was_spinning ->                              /* :248 */
 #ifndef BUG_NO_RULE3
@@ -352,10 +353,10 @@ next_job:
 
     /* spin_for_work(), :179-197, polls tail_seq; the spin may run out at
      * any moment (a timeout, a descheduled thread, or stopping seen). */
+spin:
     if
     :: tail_seq != seen ->                              /* :185-187 */
-        d_step { nspinning--; was_spinning = true; seen = 0 }; /* :262-266 */
-        goto next_job
+        goto spin_take
     :: true ->                                          /* :188-189, :194-195 */
         /* park(), :200-234 */
 #ifdef BUG_EXIT_UNLOCKED
@@ -391,18 +392,20 @@ next_job:
         }
     fi;
     if
-    :: !dry || stop ->                                  /* :211 */
+    :: !dry ->
+        /* park() since 0.2: PARK_FOUND_WORK leaves the worker counted in
+         * nspinning; job__worker_main() goes back to the spin, which sees
+         * the job at once. */
+        atomic {
+            RELEASE(tail_lock);
+            stop = false;
+            waiters = false;
+            goto spin_take
+        }
+    :: dry && stop ->                                   /* :211 */
         atomic {
             nspinning--;                                /* :212 seq_cst */
             RELEASE(tail_lock);                         /* :213 */
-            if
-            :: !dry ->                                  /* :214-215 */
-                was_spinning = true;                    /* :269-271 */
-                stop = false;
-                waiters = false;
-                goto next_job
-            :: else
-            fi
         };
         if
         :: waiters -> NOTIFY_IDLE_WAITERS               /* :216-217 */
@@ -461,6 +464,30 @@ woken:
 #endif
         goto next_job
     };
+
+    /* Since 0.2 a spinner stays counted in nspinning until it holds a job
+     * (job__worker_main(): take_job(), then the seq_cst decrement, then
+     * rule 3); if another worker took the job, it goes on spinning. */
+spin_take:
+    atomic {
+        ACQUIRE(head_lock);
+        if
+        :: head_seq != tail_seq ->
+            job = head_seq;
+            head_seq++;
+            taken = true
+        :: else -> taken = false
+        fi;
+        RELEASE(head_lock)
+    };
+    if
+    :: taken ->
+        d_step { nspinning--; was_spinning = true; seen = 0 }; /* seq_cst */
+        goto have_job
+    :: else ->
+        seen = head_seq;
+        goto spin
+    fi;
 
 worker_exit:
     skip
