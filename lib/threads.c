@@ -299,7 +299,6 @@ static bool job_needs_thread(job_pool *pool)
 bool job__worker_exit_or_stay(struct job__worker *w)
 {
     job_pool *pool = w->pool;
-    unsigned alive;
     bool stay;
 
     (void)pthread_mutex_lock(&pool->lock);
@@ -312,11 +311,11 @@ bool job__worker_exit_or_stay(struct job__worker *w)
     }
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     if (!stay) {
+        unsigned alive =
+            atomic_load_explicit(&pool->threads_alive, memory_order_relaxed);
+
         w->exited = true;
-        alive =
-            atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) -
-            1;
-        atomic_store_explicit(&pool->threads_alive, alive,
+        atomic_store_explicit(&pool->threads_alive, alive - 1,
                               memory_order_relaxed);
         /* Shutdown waits for the last. */
         (void)pthread_cond_broadcast(&pool->stopped_cond);

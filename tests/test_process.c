@@ -114,16 +114,18 @@ START_TEST(child_of_fork_can_use_a_new_pool)
         if (pid == 0) {
             job_pool *child_pool;
             atomic_ulong child_count = 0;
-            int rc;
 
             if (job_pool_create(&child_pool, NULL) != 0)
                 _exit(2);
-            for (int i = 0; i < 1000; i++)
-                if ((rc = job_submit_detached(child_pool, job_count,
-                                              &child_count))) {
+            for (int i = 0; i < 1000; i++) {
+                int rc =
+                    job_submit_detached(child_pool, job_count, &child_count);
+
+                if (rc != 0) {
                     fprintf(stderr, "child: submit %d returned %d\n", i, rc);
                     _exit(3);
                 }
+            }
             if (job_pool_destroy(child_pool) != 0)
                 _exit(4);
             _exit(atomic_load(&child_count) == 1000 ? 0 : 5);

@@ -24,9 +24,10 @@ START_TEST(wait_idle_returns_after_every_job_completed)
 {
     job_pool *pool = pool_new(2);
     atomic_ulong counted = 0;
-    job_pool_stats s;
 
     for (int round = 1; round <= 50; round++) {
+        job_pool_stats s;
+
         for (int i = 0; i < 1000; i++)
             ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
         ck_assert_int_eq(job_pool_wait_idle(pool), 0);
