@@ -1,33 +1,38 @@
 #!/bin/sh
-# Model-checks jobpool's submit / park / wake / wait_idle / shutdown protocol
-# with Spin (tests/model/jobpool.pml; README.md beside it explains the model).
+# Model-checks jobpool's protocols with Spin (README.md beside this script
+# explains the models): the submit / park / wake / wait_idle / shutdown
+# protocol (jobpool.pml), room in a bounded queue (room.pml), and an elastic
+# pool's threads coming and going (elastic.pml).
 #
-# Passes when the model of the code as it is verifies with no errors and
-# every planted bug is found; fails otherwise; exits 77 (skipped) when spin
-# or a C compiler is missing.  The largest run goes in the background, so
-# the whole check takes about 30 s on two cores and 1.5 GB of memory.
+# Passes when the models of the code as it is verify with no errors, every
+# planted bug is found, and every known bug (README.md, "Findings") is
+# still found; fails otherwise; exits 77 (skipped) when spin or a C
+# compiler is missing.  The largest run goes in the background, so the
+# whole check takes about 55 s on two idle cores and 1.5 GB of memory.
 #
 # Environment:
-#   top_srcdir          set by the test harness; the model is
-#                       $top_srcdir/tests/model/jobpool.pml (without it, the
-#                       jobpool.pml beside this script)
+#   top_srcdir          set by the test harness; the models are in
+#                       $top_srcdir/tests/model (without it, beside this
+#                       script)
 #   CC, SPIN            the C compiler (also used as Spin's preprocessor)
 #                       and spin
 #   JOBPOOL_MODEL_FULL  1: add the long runs listed in README.md (about
-#                       4 minutes, 3 GB)
+#                       8 minutes, 4.5 GB)
 #   JOBPOOL_MODEL_KEEP  1: keep the work directory, with pan.log and any
 #                       error trail of each run
 set -u
 
 if [ -n "${top_srcdir:-}" ]; then
-    model=$top_srcdir/tests/model/jobpool.pml
+    models=$top_srcdir/tests/model
 else
-    model=$(dirname "$0")/jobpool.pml
+    models=$(dirname "$0")
 fi
-if [ ! -r "$model" ]; then
-    echo "check-model: cannot read $model" >&2
-    exit 99
-fi
+for m in jobpool.pml room.pml elastic.pml; do
+    if [ ! -r "$models/$m" ]; then
+        echo "check-model: cannot read $models/$m" >&2
+        exit 99
+    fi
+done
 
 SPIN=${SPIN:-spin}
 if ! command -v "$SPIN" > /dev/null 2>&1; then
@@ -60,23 +65,25 @@ else
     trap 'rm -rf "$tmp"' EXIT
 fi
 trap 'exit 1' HUP INT TERM
-cp "$model" "$tmp/jobpool.pml" || exit 99
+cp "$models/jobpool.pml" "$models/room.pml" "$models/elastic.pml" "$tmp/" ||
+    exit 99
 
 # verify NAME EXPECT SECONDS SPIN_DEFINES PAN_CFLAGS PAN_FLAGS DESCRIPTION
 #
-# Generates, compiles and runs one verifier in $tmp/NAME and prints one
-# line.  EXPECT is "pass" (the search must complete with "errors: 0") or
-# "fail" (it must report at least one error).  Returns 0 when the verdict
-# is the expected one.
+# Generates, compiles and runs one verifier of the model $pml in $tmp/NAME
+# and prints one line.  EXPECT is "pass" (the search must complete with
+# "errors: 0") or "fail" (it must report at least one error).  Returns 0
+# when the verdict is the expected one.
 verify() {
     v_name=$1 v_expect=$2 v_secs=$3 v_defs=$4 v_cflags=$5 v_flags=$6
     v_what=$7
     v_dir=$tmp/$v_name
-    mkdir "$v_dir" && cp "$tmp/jobpool.pml" "$v_dir/" || return 1
+    v_pml=$pml
+    mkdir "$v_dir" && cp "$tmp/$v_pml" "$v_dir/" || return 1
     (
         cd "$v_dir" || exit 1
         # shellcheck disable=SC2086 # the define lists are word lists
-        "$SPIN" -P"$CC -E -x c" -a $v_defs jobpool.pml > spin.log 2>&1 ||
+        "$SPIN" -P"$CC -E -x c" -a $v_defs "$v_pml" > spin.log 2>&1 ||
             exit 1
         # shellcheck disable=SC2086
         $CC -w -O2 -DMEMLIM=$memlim $v_cflags -o pan pan.c > cc.log 2>&1 ||
@@ -121,7 +128,7 @@ verify() {
         echo "FAIL  $v_name: $v_errors error(s)${v_incomplete:+, $v_incomplete}," \
             "$v_stats ($v_what)"
         grep -e '^pan:' "$v_log" | head -n 5 | sed 's/^/      /'
-        echo "      replay: cd $v_dir && $SPIN -t -p -g $v_defs jobpool.pml" \
+        echo "      replay: cd $v_dir && $SPIN -t -p -g $v_defs $v_pml" \
             "(set JOBPOOL_MODEL_KEEP=1)"
         return 1
     fi
@@ -134,10 +141,12 @@ verify() {
     return 1
 }
 
+pml=jobpool.pml
 safety="-DSAFETY"
 liveness="-DNFAIR=3"
 memlim=2048 # MB, per verifier
 status=0
+
 
 # The model as the code is, at full size: 2 producers x 2 jobs, 2 workers,
 # wait_idle, and shutdown racing the producers.  The largest run (22 M
@@ -173,8 +182,57 @@ verify BUG_NO_CHAIN_WAKE fail 120 \
     "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER -DBUG_NO_CHAIN_WAKE" \
     "$safety" "-m10000 -w23" "planted bug: 3 workers, 1x3 jobs" || status=1
 
+# The protocols of 0.2 (room.pml, elastic.pml): about 15 s of short runs.
+# The verifiers that must pass run for a second or two, as fast built with
+# -O1 as with -O2 and built in half the time; those of planted bugs stop
+# within 100 000 states, and -O0 builds them fastest.
+small="$safety -O1"
+quick="$safety -O0"
+
+# Room in a bounded queue (room.pml): 2 producers, 2 workers, a canceller
+# and shutdown; 3 jobs each and queue_limit 1, or 2 timed submits each and
+# queue_limit 2.
+pml=room.pml
+room="-DNJOBS=3 -DNW=2 -DCANCEL -DSPURIOUS=2"
+verify room pass 120 "$room" "$small" "-m10000 -w23" \
+    "2x3 jobs, limit 1, 2 workers, cancel, shutdown" || status=1
+verify room-timed pass 120 \
+    "-DNW=2 -DCANCEL -DSPURIOUS=2 -DLIMIT=2 -DTIMED" "$small" \
+    "-m10000 -w23" "2x2 timed submits, limit 2, cancel, shutdown" ||
+    status=1
+for bug in BUG_SPACE_CHECK_FIRST BUG_NOTIFY_UNLOCKED \
+    BUG_NO_DRAIN_BROADCAST; do
+    verify "$bug" fail 120 "$room -D$bug" "$quick" "-m10000 -w23" \
+        "planted bug" || status=1
+done
+verify BUG_NO_LAST_LOOK fail 120 "$room -DTIMED -DBUG_NO_LAST_LOOK" \
+    "$quick" "-m10000 -w23" \
+    "planted bug, found by the model in the code" || status=1
+
+# An elastic pool with min_threads 0 (elastic.pml): 1 producer x 3 jobs or
+# 2 x 1 (or 2 x 2 with one place), thread starts that may fail, shutdown.
+pml=elastic.pml
+verify elastic pass 120 "-DNJOBS=3 -DSPURIOUS=1" "$small" \
+    "-m10000 -w23" "1x3 jobs, max 2 threads, idle exits, shutdown" ||
+    status=1
+verify elastic-2-producers pass 120 "-DNPROD=2 -DNJOBS=1 -DSPURIOUS=1" \
+    "$small" "-m10000 -w23" "2x1 jobs, max 2 threads" || status=1
+verify elastic-1-place pass 120 "-DMAXT=1 -DNPROD=2" "$small" \
+    "-m10000 -w23" "2x2 jobs, max 1 thread" || status=1
+for bug in BUG_EXIT_WITHOUT_POOL_LOCK BUG_EXIT_OFF_STACK BUG_NO_LOOK_AGAIN; do
+    verify "$bug" fail 120 "-D$bug" "$quick" "-m10000 -w23" \
+        "planted bug" || status=1
+done
+verify BUG_IGNORE_EXITING fail 120 "-DMAXT=1 -DBUG_IGNORE_EXITING" \
+    "$quick" "-m10000 -w23" "planted bug, max 1 thread" || status=1
+# The bug this model found in fdb8a40, planted back.
+verify BUG_LEAVE_IF_RESERVED fail 120 "-DBUG_LEAVE_IF_RESERVED" "$quick" \
+    "-m10000 -w23" "planted bug: an accepted job left with no thread" ||
+    status=1
+
 if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     memlim=8192
+    pml=jobpool.pml
     verify full-spurious pass 900 "-DSPURIOUS=1" "$safety -DCOLLAPSE" \
         "-m10000 -w26" "2x2 jobs, wait_idle, 1 spurious wake-up" || status=1
     verify full-liveness-fair pass 900 "-DNJOBS=1 -DSPURIOUS=0 -DLIVENESS" \
@@ -190,6 +248,20 @@ if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
         "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER" \
         "$safety -DCOLLAPSE" "-m10000 -w25" \
         "the chained wake-up, 3 workers, 1x3 jobs" || status=1
+    pml=room.pml
+    verify full-room-timed pass 900 "-DLIMIT=2 -DNJOBS=4 -DNW=2 -DCANCEL \
+        -DSPURIOUS=2 -DTIMED" "$safety -DCOLLAPSE" "-m10000 -w25" \
+        "2x4 timed submits, limit 2, cancel" || status=1
+    pml=elastic.pml
+    verify full-elastic pass 900 "-DNPROD=2" "$safety -DCOLLAPSE" \
+        "-m10000 -w26" "2x2 jobs, max 2 threads" || status=1
+    verify full-elastic-4-jobs pass 900 "-DNJOBS=4 -DSPURIOUS=1" \
+        "$safety -DCOLLAPSE" "-m10000 -w25" "1x4 jobs, max 2 threads" ||
+        status=1
+    verify full-harmless-exit-nonempty pass 900 \
+        "-DNJOBS=4 -DBUG_EXIT_NONEMPTY" "$safety -DCOLLAPSE" \
+        "-m10000 -w25" \
+        "leave_if_idle() without the empty-queue test: harmless" || status=1
 fi
 
 wait "$big" || status=1
