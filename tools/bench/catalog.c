@@ -54,6 +54,10 @@ static const struct bench_metric memory_metrics[] = {
     {"drain", "jobs/s", true},
 };
 
+static const struct bench_metric drain_private_metrics[] = {
+    {"drain-private", "jobs/s", true},
+};
+
 static const struct bench_metric blocking_metrics[] = {
     {"rate", "jobs/s", true},
     {"of-ideal", "%", true},
@@ -74,6 +78,10 @@ const struct bench_workload bench_workloads[] = {
      wakeup_metrics, COUNT(wakeup_metrics), bench_run_wakeup},
     {"memory-drain", "bytes per queued job; drain rate of 1M jobs", 1,
      memory_metrics, COUNT(memory_metrics), bench_run_memory_drain},
+    {"drain-private",
+     "drain rate of 1M jobs counting per thread (no shared line)", 1,
+     drain_private_metrics, COUNT(drain_private_metrics),
+     bench_run_memory_drain},
     {"blocking-offload", "4 x workers x 50 jobs sleeping 1 ms", 1,
      blocking_metrics, COUNT(blocking_metrics), bench_run_blocking},
 };
