@@ -147,7 +147,8 @@ typedef struct job_pool_stats {
     /* Since 0.2. */
     unsigned threads_peak;          /* most worker threads alive at once */
     unsigned threads_idle;          /* workers waiting for a job */
-    size_t queued_peak;             /* most jobs queued at once */
+    size_t queued_peak;             /* most jobs queued at once: exact
+                                       up to 64, within 1/64 above */
     uint64_t rejected_full;         /* refused because the queue was at
                                        queue_limit (EAGAIN or ETIMEDOUT) */
     uint64_t rejected_shutdown;     /* refused because shutdown had begun */
