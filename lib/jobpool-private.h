@@ -151,11 +151,12 @@ struct job_pool {
     /* Threads blocked in job_pool_wait_idle().  Stored under
      * queue.tail_lock; workers read it when the queue runs dry, and again
      * under tail_lock before they park or exit.  Rarely written, so it has
-     * a line of its own that the workers only ever read. */
+     * a line of its own that the workers nearly always only read. */
     alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
     /* Submitters waiting for room in a full queue, on space_cond.  Changed
-     * under queue.tail_lock; read by workers after each take (bounded
-     * pools only). */
+     * by them under queue.tail_lock (and, under ThreadSanitizer only, by
+     * the workers' read-modify-write); read by workers after each take.
+     * Bounded pools only, so an unbounded pool never writes this line. */
     _Atomic unsigned space_waiters;
 
     /* Counters for job_pool_get_stats(); each only grows. */
