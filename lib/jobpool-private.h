@@ -256,8 +256,12 @@ void job__notify_idle_waiters(job_pool *pool);
 void job__notify_space_waiters(job_pool *pool);
 
 /* submit.c */
+/* Under queue.tail_lock: true when a queued job has nobody parked or
+ * spinning to take it and fewer than max_threads threads live. */
+bool job__thread_needed(job_pool *pool);
 /* Under queue.tail_lock: true when an elastic pool should start a worker
- * for a job just queued, and if so reserves it in nstarting. */
+ * for a queued job (job__thread_needed() and no start already in flight),
+ * and if so reserves it in nstarting. */
 bool job__reserve_growth(job_pool *pool);
 
 #endif /* JOBPOOL_PRIVATE_H */

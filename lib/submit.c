@@ -67,16 +67,21 @@ static void note_depth(job_pool *pool)
                               memory_order_relaxed);
 }
 
-bool job__reserve_growth(job_pool *pool)
+bool job__thread_needed(job_pool *pool)
 {
-    if (pool->nstarting != 0 || pool->nlive >= pool->max_threads)
+    if (pool->parked != NULL || pool->nlive >= pool->max_threads)
         return false;
     /* nspinning first: a spinner stops counting only once it has taken
      * its job, so if it is seen gone, so is the job it took. */
     if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) != 0)
         return false;
-    if (atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) ==
-        atomic_load_explicit(&pool->queue.head_seq, memory_order_seq_cst))
+    return atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) !=
+           atomic_load_explicit(&pool->queue.head_seq, memory_order_seq_cst);
+}
+
+bool job__reserve_growth(job_pool *pool)
+{
+    if (pool->nstarting != 0 || !job__thread_needed(pool))
         return false;
     pool->nstarting++;
     return true;

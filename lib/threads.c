@@ -287,21 +287,6 @@ bool job__called_from_worker_locked(const job_pool *pool)
     return false;
 }
 
-/* True when a queued job has nobody to take it and the pool may run one
- * more thread.  queue.tail_lock must be held.  A start reserved by someone
- * else does not count: it may fail, or find the pool shutting down (found
- * by tests/model/elastic.pml); at worst the pool then has one thread more
- * for an idle timeout. */
-static bool job_needs_thread(job_pool *pool)
-{
-    struct job__queue *q = &pool->queue;
-
-    return pool->parked == NULL && pool->nlive < pool->max_threads &&
-           atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0 &&
-           atomic_load_explicit(&q->tail_seq, memory_order_relaxed) !=
-               atomic_load_explicit(&q->head_seq, memory_order_seq_cst);
-}
-
 bool job__worker_exit_or_stay(struct job__worker *w)
 {
     job_pool *pool = w->pool;
@@ -310,7 +295,10 @@ bool job__worker_exit_or_stay(struct job__worker *w)
     (void)pthread_mutex_lock(&pool->lock);
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
     pool->nexiting--;
-    stay = job_needs_thread(pool);
+    /* A start reserved by someone else does not count: it may fail, or
+     * find the pool shutting down (found by tests/model/elastic.pml); at
+     * worst the pool then has one thread more for an idle timeout. */
+    stay = job__thread_needed(pool);
     if (stay) {
         pool->nlive++;
         pool->nstarting++; /* until worker_start(), as a new thread */
