@@ -46,7 +46,7 @@ static const struct bench_metric wakeup_metrics[] = {
     {"p50@200us", "us", false},   {"p99@200us", "us", false},
     {"p99.9@200us", "us", false}, {"p50@2ms", "us", false},
     {"p99@2ms", "us", false},     {"p99.9@2ms", "us", false},
-    {"idle-cpu", "ms/s", false},
+    {"tail-cpu", "us", false},    {"idle-cpu", "ms/s", false},
 };
 
 static const struct bench_metric memory_metrics[] = {
