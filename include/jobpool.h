@@ -238,10 +238,12 @@ JOB_API int job_pool_destroy(job_pool *pool);
 /* submitting */
 
 /*
- * Queues fn(ctx) to run on a worker and returns at once.  Jobs are started
- * in the order they were accepted (FIFO); with more than one worker they may
- * finish in any order.  Writes the caller made before the submit are visible
- * to the job.  Safe from any thread, including the pool's own workers.
+ * Queues fn(ctx) to run on a worker and returns at once.  Jobs are taken in
+ * the order they were accepted (FIFO) and, with one worker, started in it;
+ * with more, a worker may take a run of 32 jobs at once from a backlog of
+ * over 1024 jobs per worker, so a job may start after later ones, and jobs
+ * may finish in any order.  Writes the caller made before the submit are
+ * visible to the job.  Safe from any thread, including the pool's own workers.
  * In steady state the call allocates nothing and makes no system call unless
  * it must wake a sleeping worker.
  *

@@ -66,7 +66,10 @@ struct job__queue {
     struct job__block *head_block; /* head_lock */
     size_t head_index;             /* head_lock: next slot to take */
     uint64_t tail_seen;            /* head_lock: a recent value of tail_seq */
-    _Atomic uint64_t head_seq;     /* stored under head_lock; loaded anywhere */
+    /* Jobs that have left the FIFO: taken by a worker or a cancel, or
+     * claimed into a worker's batch.  Stored under head_lock; loaded
+     * anywhere. */
+    _Atomic uint64_t head_seq;
 
     /* Drained blocks kept for the producer, so that a queue that keeps
      * crossing block boundaries does not call malloc and free (and fault
@@ -84,6 +87,54 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
 
+/*
+ * A worker's batch: up to JOB__BATCH_MAX consecutive jobs that the worker
+ * claimed from the head of the queue under one turn of head_lock, and that
+ * anyone may take, one job at a time, by a compare-and-swap on claim.
+ *
+ * claim packs a generation (bits 16..63), the next slot to take (bits
+ * 8..15) and the end of the batch (bits 0..7).  A taker reads the slot
+ * first and then moves next on with a CAS that expects the generation it
+ * read, so a CAS that succeeds took the slot's contents of that
+ * generation: the owner refills only once next == end, and that value is
+ * written after the taker's CAS.  The slots are atomic only so that a
+ * taker's early read of a slot being refilled is not a data race; its CAS
+ * then fails.  2^48 generations never wrap in practice.
+ */
+#define JOB__BATCH_MAX 32u
+/* Claims are made only when at least this many jobs per thread are queued
+ * behind the one taken: 32 full batches each (see batch_share()). */
+#define JOB__BATCH_MIN_DEPTH 1024u
+#define JOB__BATCH_GEN_SHIFT 16
+#define JOB__BATCH_NEXT_SHIFT 8
+struct job__batch_slot {
+    _Atomic(job_fn) fn;
+    _Atomic(void *) ctx;
+};
+struct job__batch {
+    _Atomic uint64_t claim; /* see above; written by the owner when it
+                               refills (next == end), by a CAS otherwise */
+    uint64_t seq;           /* head_lock: queue sequence number of slot 0 */
+    struct job__batch_slot slots[JOB__BATCH_MAX];
+};
+/* Fills b, whose jobs have all been taken, with up to want jobs from the
+ * head of the queue and publishes them; head_lock must be held.  Returns
+ * how many it claimed. */
+unsigned job__queue_claim(struct job__queue *q, struct job__batch *b,
+                          unsigned want);
+/* Jobs left in a batch. */
+static inline unsigned job__batch_left(uint64_t claim)
+{
+    return (unsigned)(claim & 0xffu) -
+           (unsigned)((claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu);
+}
+/* Takes the next job of b into *out.  Returns false when b is empty. */
+bool job__batch_take(struct job__batch *b, struct job__slot *out);
+/* Takes up to max of the next jobs of b whose sequence numbers are below
+ * end into out[]; head_lock must be held (for b->seq).  Returns how many. */
+unsigned job__batch_take_before(struct job__batch *b, uint64_t end,
+                                struct job__slot *out, unsigned max);
+
 /* One worker thread, or a free place for one in an elastic pool. */
 struct job__worker {
     job_pool *pool;
@@ -100,6 +151,22 @@ struct job__worker {
      * stores it (release), so the jobs' writes are visible to whoever loads
      * it (acquire); a new thread carries on from the joined one's count. */
     alignas(JOB__CACHELINE) _Atomic uint64_t completed;
+    /* Jobs started by the threads of this place, from the queue or from
+     * any batch; stored like completed, before the job runs.  With
+     * cancel_taken, it counts the jobs that have left the queue: jobs in a
+     * batch are still queued. */
+    _Atomic uint64_t taken;
+    /* The current thread's watch on other workers' batches, to notice one
+     * whose owner takes nothing from it (blocked in a job) while this
+     * thread works through the queue: the place watched, whether its
+     * claim word was recorded, and that word.  Only this thread uses them. */
+    unsigned watch;
+    bool watch_armed;
+    uint64_t watch_claim;
+
+    /* The jobs this place's thread claimed; taken by it first, and by idle
+     * workers and cancel.  A thread exits only with its batch empty. */
+    alignas(JOB__CACHELINE) struct job__batch batch;
 
     /* Parking: the worker sleeps on park_cond until a waker sets wake. */
     alignas(JOB__CACHELINE) pthread_mutex_t park_lock;
@@ -142,7 +209,9 @@ struct job_pool {
                                    exit and have not yet looked again in
                                    job__worker_exit_or_stay() */
     uint64_t head_seen;         /* queue.tail_lock: a value head_seq had, so
-                                   tail_seq - head_seen bounds the depth */
+                                   tail_seq - head_seen bounds the depth of
+                                   the FIFO (jobs in batches aside: none in
+                                   a bounded pool) */
     _Atomic size_t queued_peak; /* stored under queue.tail_lock */
 
     /* Workers awake with nothing to do, polling tail_seq.  A producer that
@@ -164,7 +233,8 @@ struct job_pool {
     _Atomic uint64_t rejected_full;
     _Atomic uint64_t rejected_shutdown;
     _Atomic uint64_t ran_in_caller;
-    _Atomic uint64_t cancelled; /* added after the jobs left the queue */
+    _Atomic uint64_t cancelled;    /* added after the jobs left the queue */
+    _Atomic uint64_t cancel_taken; /* added before they are handed back */
     _Atomic uint64_t thread_start_failures;
 
     pthread_cond_t space_cond; /* queue.tail_lock; CLOCK_MONOTONIC */
@@ -249,6 +319,12 @@ void job__worker_wake(struct job__worker *w);
 struct job__worker *job__unpark_one(job_pool *pool);
 /* Jobs finished by all workers, loaded with acquire ordering. */
 uint64_t job__completed(job_pool *pool);
+/* Jobs that have left the queue (started by a worker or taken by a
+ * cancel): a sum of counters that only grow, so a value between the sums
+ * at the start and at the end of the call. */
+uint64_t job__started(job_pool *pool);
+/* True when some worker's batch holds a job (see rule 4 in worker.c). */
+bool job__batches_nonempty(job_pool *pool);
 /* Wakes job_pool_wait_idle() callers. */
 void job__notify_idle_waiters(job_pool *pool);
 /* Wakes submitters waiting for room, if any; called after jobs leave a

@@ -147,12 +147,12 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
         return EINVAL;
     memset(&s, 0, sizeof s);
     /* Each counter only grows, a job counts as completed or cancelled only
-     * after it was started (taken from the queue), and started <=
+     * after it was started (taken from the queue or a batch), and started <=
      * submitted; read them in that order so the differences below are
      * never negative. */
     s.completed = job__completed(pool);
     s.cancelled = atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
-    started = atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire);
+    started = job__started(pool);
     s.submitted =
         atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
     s.rejected = atomic_load_explicit(&pool->rejected, memory_order_relaxed);

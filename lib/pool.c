@@ -7,14 +7,17 @@
  * take jobs from the head and run them.  The FIFO is a two-lock queue of
  * 16-byte slots in 64 KiB blocks (queue.c): producers serialise on
  * tail_lock, workers on head_lock, so submitting and taking do not wait for
- * each other.  Jobs are never moved to a worker's private batch: every
- * queued job stays in the shared FIFO until a worker starts it, so a job
- * that blocks holds back nothing but itself.  Idle workers spin briefly,
- * then park on their own condition variable; worker.c states the rules that
- * keep a queued job from waiting while a worker sleeps, and how an elastic
- * pool grows and shrinks between min_threads and max_threads (threads.c
- * starts and joins the threads).  A bounded queue refuses, blocks or runs
- * the job in the caller when full (submit.c).
+ * each other.  Under a backlog (JOB__BATCH_MIN_DEPTH jobs per thread), a
+ * worker claims the next JOB__BATCH_MAX jobs into its batch under one turn
+ * of head_lock and takes them one by one without the lock; the jobs stay
+ * queued, and any idle worker, or a cancel, takes them from the batch with
+ * the same compare-and-swap, so a job that blocks holds back nothing but
+ * itself while a worker is idle (worker.c, rule 4).  Idle workers spin
+ * briefly, then park on their own condition variable; worker.c states the
+ * rules that keep a queued job from waiting while a worker sleeps, and how
+ * an elastic pool grows and shrinks between min_threads and max_threads
+ * (threads.c starts and joins the threads).  A bounded queue refuses,
+ * blocks or runs the job in the caller when full (submit.c).
  *
  * Lifecycle.
  *
@@ -32,11 +35,19 @@
  *   queue.tail_lock the tail of the FIFO, the stack of parked workers,
  *                   nparked, nlive, nstarting, head_seen, space_cond and
  *                   the stopping flag.
- *   queue.head_lock the head of the FIFO.  Never held with tail_lock.
+ *   queue.head_lock the head of the FIFO, and the refill of a worker's
+ *                   batch (the jobs in a batch are taken with a
+ *                   compare-and-swap, without it).  Never held with
+ *                   tail_lock.
  *   worker.park_lock a worker's wake flag; taken alone.
  *
- * Ordering and visibility.  Jobs are started in the order they were
- * accepted.  A submitter's writes before a successful submit are visible to
+ * Ordering and visibility.  Jobs are taken from the FIFO in the order they
+ * were accepted; with one worker they start in that order.  With several,
+ * a job in one worker's batch may start after later jobs that another
+ * worker took from the FIFO while the owner ran an earlier job; another
+ * worker takes from a batch that has not moved since its own last take
+ * from the FIFO before it goes back to the FIFO (worker.c, steal_stale).
+ * A submitter's writes before a successful submit are visible to
  * the job (tail_seq is stored with release ordering after the slot and
  * loaded with acquire ordering before the slot is read).  A job's writes are
  * visible to the thread that job_pool_wait_idle() or job_pool_shutdown()
@@ -51,8 +62,9 @@
  * waits for that (until its deadline, if it has one), joins the threads and
  * moves to STOPPED.  Shutdown allocates nothing.
  *
- * Cancelling takes queued jobs from the head under head_lock, as a worker
- * does, so each job is either run or handed back, never both.
+ * Cancelling takes queued jobs under head_lock, from the batches (oldest
+ * first, with the compare-and-swap the workers use) and then from the head
+ * of the FIFO, so each job is either run or handed back, never both.
  *
  * Deliberately not offered: job handles, results, priorities, cancellation
  * of running jobs, per-worker affinity, and any use of a pool inherited
@@ -149,6 +161,7 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->rejected_shutdown);
     JOB__ATOMIC_FIELD(&pool->ran_in_caller);
     JOB__ATOMIC_FIELD(&pool->cancelled);
+    JOB__ATOMIC_FIELD(&pool->cancel_taken);
     JOB__ATOMIC_FIELD(&pool->thread_start_failures);
     JOB__ATOMIC_FIELD(&pool->threads_alive);
     JOB__ATOMIC_FIELD(&pool->threads_peak);
@@ -309,20 +322,50 @@ int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
     return shutdown_until(pool, &deadline);
 }
 
-/* Takes up to CANCEL_BATCH jobs queued before sequence number end.
- * Returns how many. */
+/* The batch holding the oldest jobs, or NULL when every batch is empty;
+ * head_lock must be held, so that no batch is refilled meanwhile. */
+static struct job__batch *oldest_batch(job_pool *pool)
+{
+    struct job__batch *oldest = NULL;
+
+    for (unsigned i = 0; i < pool->max_threads; i++) {
+        struct job__batch *b = &pool->workers[i].batch;
+
+        if (job__batch_left(
+                atomic_load_explicit(&b->claim, memory_order_acquire)) != 0 &&
+            (oldest == NULL || b->seq < oldest->seq))
+            oldest = b;
+    }
+    return oldest;
+}
+
+/* Takes up to CANCEL_BATCH jobs queued before sequence number end, oldest
+ * first: the workers' batches hold older jobs than the FIFO.  Under
+ * head_lock no batch is claimed, so a job taken later in this call or the
+ * next is never older than one taken now.  Returns how many. */
 static size_t take_batch(job_pool *pool, uint64_t end,
                          struct job__slot batch[CANCEL_BATCH])
 {
     struct job__queue *q = &pool->queue;
+    struct job__batch *b;
     size_t n = 0;
 
     (void)pthread_mutex_lock(&q->head_lock);
+    while (n < CANCEL_BATCH && (b = oldest_batch(pool)) != NULL) {
+        unsigned got = job__batch_take_before(b, end, &batch[n],
+                                              (unsigned)(CANCEL_BATCH - n));
+
+        if (got == 0)
+            break; /* the oldest batch starts at end or later */
+        n += got;
+    }
     while (n < CANCEL_BATCH &&
            atomic_load_explicit(&q->head_seq, memory_order_relaxed) < end &&
            job__queue_pop(q, &batch[n]))
         n++;
     (void)pthread_mutex_unlock(&q->head_lock);
+    if (n != 0)
+        atomic_fetch_add_explicit(&pool->cancel_taken, n, memory_order_seq_cst);
     return n;
 }
 

@@ -1,7 +1,8 @@
 /*
  * The job queue: a FIFO of 16-byte slots in 64 KiB blocks, with one lock for
- * producers and one for consumers.  See struct job__queue for the fields and
- * the locks that guard them.
+ * producers and one for consumers, and the workers' batches that consumers
+ * claim from its head.  See struct job__queue and struct job__batch for the
+ * fields and how they are guarded.
  */
 #include "config.h"
 
@@ -143,6 +144,20 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     return 0;
 }
 
+/* Moves the consumer to the next block when the current one is used up;
+ * head_lock must be held and a job must exist past head_index. */
+static struct job__slot *head_slot(struct job__queue *q)
+{
+    if (q->head_index == JOB__BLOCK_SLOTS) {
+        struct job__block *done = q->head_block;
+
+        q->head_block = done->next;
+        q->head_index = 0;
+        block_retire(q, done);
+    }
+    return &q->head_block->slots[q->head_index++];
+}
+
 bool job__queue_pop(struct job__queue *q, struct job__slot *out)
 {
     uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
@@ -155,14 +170,92 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
     }
     /* A job exists past the end of this block, so the producer has already
      * linked the next one. */
-    if (q->head_index == JOB__BLOCK_SLOTS) {
-        struct job__block *done = q->head_block;
-
-        q->head_block = done->next;
-        q->head_index = 0;
-        block_retire(q, done);
-    }
-    *out = q->head_block->slots[q->head_index++];
+    *out = *head_slot(q);
     atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
     return true;
+}
+
+unsigned job__queue_claim(struct job__queue *q, struct job__batch *b,
+                          unsigned want)
+{
+    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
+    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_relaxed);
+    unsigned n;
+
+    if (want > JOB__BATCH_MAX)
+        want = JOB__BATCH_MAX;
+    if (q->tail_seen - head < want)
+        want = (unsigned)(q->tail_seen - head);
+    for (n = 0; n < want; n++) {
+        const struct job__slot *slot = head_slot(q);
+
+        atomic_store_explicit(&b->slots[n].fn, slot->fn, memory_order_relaxed);
+        atomic_store_explicit(&b->slots[n].ctx, slot->ctx,
+                              memory_order_relaxed);
+    }
+    if (n == 0)
+        return 0;
+    b->seq = head;
+    /* The batch is published (release: the slots before it) before the
+     * jobs leave the FIFO's count, so whoever sees them gone from the FIFO
+     * (acquire on head_seq) sees them in the batch: rule 4 of worker.c. */
+    claim = ((claim >> JOB__BATCH_GEN_SHIFT) + 1) << JOB__BATCH_GEN_SHIFT;
+    JOB__HAPPENS_BEFORE(&b->claim);
+    atomic_store_explicit(&b->claim, claim | n, memory_order_release);
+    atomic_store_explicit(&q->head_seq, head + n, memory_order_release);
+    return n;
+}
+
+bool job__batch_take(struct job__batch *b, struct job__slot *out)
+{
+    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_acquire);
+
+    while (job__batch_left(claim) != 0) {
+        unsigned next = (unsigned)(claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu;
+
+        out->fn =
+            atomic_load_explicit(&b->slots[next].fn, memory_order_relaxed);
+        out->ctx =
+            atomic_load_explicit(&b->slots[next].ctx, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(
+                &b->claim, &claim, claim + (1u << JOB__BATCH_NEXT_SHIFT),
+                memory_order_acq_rel, memory_order_acquire)) {
+            JOB__HAPPENS_AFTER(&b->claim);
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned job__batch_take_before(struct job__batch *b, uint64_t end,
+                                struct job__slot *out, unsigned max)
+{
+    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_acquire);
+
+    for (;;) {
+        unsigned next = (unsigned)(claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu;
+        unsigned n = job__batch_left(claim);
+
+        if (b->seq + next >= end)
+            return 0;
+        if (n > end - (b->seq + next))
+            n = (unsigned)(end - (b->seq + next));
+        if (n > max)
+            n = max;
+        if (n == 0)
+            return 0;
+        for (unsigned i = 0; i < n; i++) {
+            out[i].fn = atomic_load_explicit(&b->slots[next + i].fn,
+                                             memory_order_relaxed);
+            out[i].ctx = atomic_load_explicit(&b->slots[next + i].ctx,
+                                              memory_order_relaxed);
+        }
+        if (atomic_compare_exchange_weak_explicit(
+                &b->claim, &claim,
+                claim + ((uint64_t)n << JOB__BATCH_NEXT_SHIFT),
+                memory_order_acq_rel, memory_order_acquire)) {
+            JOB__HAPPENS_AFTER(&b->claim);
+            return n;
+        }
+    }
 }

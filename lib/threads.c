@@ -29,6 +29,16 @@ static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
     w->index = index;
     atomic_init(&w->completed, 0);
     JOB__ATOMIC_FIELD(&w->completed);
+    atomic_init(&w->taken, 0);
+    JOB__ATOMIC_FIELD(&w->taken);
+    atomic_init(&w->batch.claim, 0);
+    JOB__ATOMIC_FIELD(&w->batch.claim);
+    for (unsigned i = 0; i < JOB__BATCH_MAX; i++) {
+        atomic_init(&w->batch.slots[i].fn, NULL);
+        JOB__ATOMIC_FIELD(&w->batch.slots[i].fn);
+        atomic_init(&w->batch.slots[i].ctx, NULL);
+        JOB__ATOMIC_FIELD(&w->batch.slots[i].ctx);
+    }
     rc = pthread_mutex_init(&w->park_lock, NULL);
     if (rc != 0)
         return rc;

@@ -111,6 +111,7 @@ Suite *shutdown_suite(void);
 Suite *wait_idle_suite(void);
 Suite *process_suite(void);
 Suite *stress_suite(void);
+Suite *batch_suite(void);
 Suite *misuse_suite(void);
 Suite *overload_suite(void);
 Suite *elastic_suite(void);

@@ -176,6 +176,18 @@ verify BUG_NO_RULE2-liveness fail 120 \
     "$liveness" "-a -m10000 -w23" \
     "planted bug, found by the LTL property alone" || status=1
 
+# The batches of rule 4 (worker.c): claimed, stolen, seen by spinners, by
+# park() and by rule 3; then their planted bugs.
+verify batch pass 300 "-DBATCH -DSPURIOUS=0 -DNO_WAITER" "$safety -DCOLLAPSE" \
+    "-m10000 -w25" "batches: 2x2 jobs, 2 workers, shutdown" || status=1
+verify batch-waiter pass 300 "-DBATCH -DNJOBS=1 -DSPURIOUS=0" \
+    "$safety -DCOLLAPSE" "-m10000 -w25" \
+    "batches: 2x1 jobs, wait_idle, shutdown" || status=1
+for bug in BUG_PARK_IGNORES_BATCHES BUG_RULE3_IGNORES_BATCHES BUG_CLAIM_LATE; do
+    verify "$bug" fail 120 "-DBATCH -DSPURIOUS=0 -DNO_WAITER -D$bug" \
+        "$safety" "-m10000 -w23" "planted bug in the batches" || status=1
+done
+
 # The lost wake-up with three workers that this model found in the C code
 # (README.md, "Finding"), now fixed: planted back, it must be caught.
 verify BUG_NO_CHAIN_WAKE fail 120 \
@@ -244,6 +256,11 @@ if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     verify full-stop-early pass 900 "-DSPURIOUS=0 -DBUG_STOP_EARLY" \
         "$safety -DCOLLAPSE" "-m10000 -w25" \
         "stopping stored before tail_lock is taken: harmless" || status=1
+    verify full-batch-3-workers pass 900 \
+        "-DBATCH -DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=2 -DNO_WAITER" \
+        "$safety -DCOLLAPSE" "-m10000 -w26" \
+        "batches, 3 workers, 1x2 jobs (1x3 jobs does not finish in 8 GB)" ||
+        status=1
     verify full-3-workers pass 900 \
         "-DSPURIOUS=0 -DNW=3 -DNPROD=1 -DNJOBS=3 -DNO_WAITER" \
         "$safety -DCOLLAPSE" "-m10000 -w25" \

@@ -79,6 +79,19 @@
  *                       code, since fixed)
  * Configuration: NO_WAITER leaves out the wait_idle thread, NO_MONITOR the
  * lost wake-up monitor (so that only assertions and end states remain).
+ *
+ * BATCH adds the workers' batches (rule 4 of worker.c), as batches of one
+ * job: a worker that takes a job from the FIFO may claim the next one into
+ * its batch; a worker takes from its own batch first, then may take from
+ * another batch (steal_stale), then from the FIFO, then from the other
+ * batches; a spinner may leave its spin when it sees a batch; park() and
+ * rule 3 count batched jobs as work.  Without BATCH the model is the
+ * protocol of a bounded pool or a shallow queue, where nothing is ever
+ * claimed.  Planted bugs of the batches:
+ *   BUG_PARK_IGNORES_BATCHES park() looks at the FIFO only
+ *   BUG_RULE3_IGNORES_BATCHES rule 3 looks at the FIFO only
+ *   BUG_CLAIM_LATE      head_seq moves past the claimed job before the
+ *                       batch is published (the stores in the other order)
  */
 
 /* ---- mutexes: 0 = free, else the owner's _pid + 1 ---- */
@@ -127,6 +140,17 @@ byte idle_waiters;  /* pool->idle_waiters, stored under tail_lock */
 byte completed[NW]; /* worker->completed */
 bool wake[NW];      /* worker->wake, park_lock */
 bool exited[NW];    /* the worker thread returned: pthread_join may return */
+#ifdef BATCH
+byte batch[NW];     /* worker->batch: the job claimed into it, or NONE; a
+                       step that takes it is the compare-and-swap */
+#if NW == 2
+#define BATCHED (batch[0] != NONE || batch[1] != NONE)
+#else
+#define BATCHED (batch[0] != NONE || batch[1] != NONE || batch[2] != NONE)
+#endif
+#else
+#define BATCHED false
+#endif
 
 /* ---- ghost state for the properties ---- */
 byte nrefused;      /* submits that returned ESHUTDOWN; the accepted ones
@@ -155,8 +179,8 @@ byte nfinished;     /* threads that returned */
  */
 bool lost_wakeup_found; /* set by the monitor, for the error message */
 #define lost_wakeup                                                      \
-    (tail_lock == 0 && tail_seq != head_seq && nparked > 0 &&            \
-     nparked + nrunning == NW)
+    (tail_lock == 0 && (tail_seq != head_seq || BATCHED) &&              \
+     nparked > 0 && nparked + nrunning == NW)
 
 /* unpark_one(), worker.c:82-92, inside a step that holds tail_lock. */
 #define UNPARK_ONE(w)                                                    \
@@ -254,11 +278,65 @@ submitted:
  * park() (:200-234) inlined. */
 proctype worker(byte me)
 {
-    bool was_spinning, taken, dry, stop, waiters;
+    bool was_spinning, spin_taking, taken, dry, stop, waiters;
     byte job, seen;
     byte helper = NONE;
+#ifdef BATCH
+    bool claimed, work;
+    byte v;
+#ifdef BUG_CLAIM_LATE
+    byte late;
+#endif
+#endif
 
 next_job:
+#ifdef BATCH
+    /* take_job(): the worker's own batch first (job__batch_take, the CAS) */
+    atomic {
+        if
+        :: batch[me] != NONE ->
+            job = batch[me];
+            batch[me] = NONE;
+            taken = true;
+            if
+            :: !was_spinning ->
+                assert(job < tail_seq && ran[job] == 0);
+                ran[job]++;
+                nrunning++
+            :: else
+            fi
+        :: else -> taken = false
+        fi
+    };
+    /* steal_stale(): may take from another worker's batch before the FIFO
+     * (the code does when the batch has not moved; any choice here) */
+    v = 0;
+    do
+    :: !taken && v < NW ->
+        atomic {
+            if
+            :: v != me && batch[v] != NONE ->
+                job = batch[v];
+                batch[v] = NONE;
+                taken = true;
+                if
+                :: !was_spinning ->
+                    assert(job < tail_seq && ran[job] == 0);
+                    ran[job]++;
+                    nrunning++
+                :: else
+                fi
+            :: true
+            fi;
+            v++
+        }
+    :: else -> v = 0; break
+    od;
+    if
+    :: taken -> goto got_job
+    :: else
+    fi;
+#endif
     /* take_job(), :247 and :140-142, with job__queue_pop(),
      * queue.c:138-159.  The pop loads tail_seq (or uses tail_seen, an older
      * value of the same increasing counter) and stores head_seq: one step,
@@ -270,12 +348,39 @@ next_job:
         :: head_seq != tail_seq ->
             job = head_seq;
             head_seq++;                                 /* queue.c:157 */
-            taken = true
+            taken = true;
+#ifdef BATCH
+            /* job__queue_claim(): may claim the next job (the code claims
+             * when the queue is deep; any choice is explored here).  The
+             * batch is published before head_seq moves on, and both are in
+             * this step: no thread can tell the difference, since a thread
+             * that saw the job in both places would find work either way,
+             * and FIFO takers are kept out by head_lock. */
+            assert(batch[me] == NONE);
+            if
+            :: head_seq != tail_seq ->
+#ifdef BUG_CLAIM_LATE
+                late = head_seq;
+                head_seq++;
+#else
+                batch[me] = head_seq;
+                head_seq++;
+#endif
+                claimed = true
+            :: true
+            fi
+#endif
         :: else -> taken = false                        /* queue.c:142-146 */
         fi;
+#ifndef BUG_CLAIM_LATE
         RELEASE(head_lock);                             /* :142 */
+#endif
         if
+#ifdef BATCH
+        :: taken && !was_spinning && !claimed ->
+#else
         :: taken && !was_spinning ->
+#endif
             assert(job < tail_seq && ran[job] == 0);
             ran[job]++;
             nrunning++
@@ -283,16 +388,103 @@ next_job:
         fi
     };
 
+#ifdef BATCH
+    /* take_job(): the other workers' batches when the FIFO is empty
+     * (steal_job), one CAS each */
+    v = 0;
+    do
+    :: !taken && v < NW ->
+        atomic {
+            if
+            :: v != me && batch[v] != NONE ->
+                job = batch[v];
+                batch[v] = NONE;
+                taken = true;
+                if
+                :: !was_spinning ->
+                    assert(job < tail_seq && ran[job] == 0);
+                    ran[job]++;
+                    nrunning++
+                :: else
+                fi
+            :: else
+            fi;
+            v++
+        }
+    :: else -> v = 0; break
+    od;
+#ifdef BUG_CLAIM_LATE
+    /* the batch published after head_seq moved on, with head_lock held */
+    atomic {
+        if
+        :: claimed -> batch[me] = late; late = 0
+        :: else
+        fi;
+        RELEASE(head_lock)
+    };
+#endif
+    /* the claim wakes nobody (rule 4); the job starts now */
+    if
+    :: claimed ->
+        d_step {
+            claimed = false;
+            if
+            :: !was_spinning ->
+                assert(job < tail_seq && ran[job] == 0);
+                ran[job]++;
+                nrunning++
+            :: else
+            fi
+        }
+    :: else
+    fi;
+got_job:
+#endif
     if
     :: taken ->
-have_job:
+        if
+        :: spin_taking ->
+            d_step { nspinning--; spin_taking = false } /* seq_cst */
+        :: else
+        fi;
         if
         :: was_spinning ->                              /* :248 */
 #ifndef BUG_NO_RULE3
             /* Rule 3, wake_helper_if_needed(), :147-165: loads of
-             * tail_seq (seq_cst), head_seq, nparked, nspinning (seq_cst),
-             * each only if the one before leaves a wake possible */
+             * tail_seq (seq_cst), head_seq, then (BATCH: each batch, and
+             * nspinning before nparked) nparked, nspinning (seq_cst), each
+             * only if the one before leaves a wake possible */
             atomic { seen = tail_seq };                 /* :150-151 */
+#ifdef BATCH
+            if
+            :: seen != head_seq -> work = true
+            :: else -> work = false
+            fi;
+            v = 0;
+            do
+#ifndef BUG_RULE3_IGNORES_BATCHES
+            :: !work && v < NW ->
+                atomic {
+                    if
+                    :: batch[v] != NONE -> work = true
+                    :: else
+                    fi;
+                    v++
+                }
+#endif
+            :: else -> v = 0; break
+            od;
+            if
+            :: !work -> skip
+            :: else ->
+                work = false;
+                if
+                :: nspinning != 0 -> skip
+                :: else ->
+                    if
+                    :: nparked == 0 -> skip
+                    :: else ->
+#else
             if
             :: seen == head_seq -> skip                 /* :152-156 */
             :: else ->
@@ -302,6 +494,7 @@ have_job:
                     if
                     :: nspinning != 0 -> skip           /* :158-159 */
                     :: else ->
+#endif
                         atomic {
                             ACQUIRE(tail_lock);         /* :160 */
                             UNPARK_ONE(helper);         /* :161 */
@@ -331,6 +524,14 @@ have_job:
         goto next_job
     :: else
     fi;
+    /* a spinner that found nothing: still counted, back to the spin */
+    if
+    :: spin_taking ->
+        d_step { spin_taking = false; was_spinning = false };
+        seen = head_seq;
+        goto spin
+    :: else
+    fi;
 
     /* :257-258: a relaxed load of idle_waiters, then notify_idle_waiters().
      * The load may be stale, so it may miss a waiter at any time (a stale
@@ -357,6 +558,14 @@ spin:
     if
     :: tail_seq != seen ->                              /* :185-187 */
         goto spin_take
+#ifdef BATCH
+    /* at a look at the clock: a batch holds a job */
+    :: batch[0] != NONE -> goto spin_take
+    :: batch[1] != NONE -> goto spin_take
+#if NW == 3
+    :: batch[2] != NONE -> goto spin_take
+#endif
+#endif
     :: true ->                                          /* :188-189, :194-195 */
         /* park(), :200-234 */
 #ifdef BUG_EXIT_UNLOCKED
@@ -378,6 +587,7 @@ spin:
             waiters = (idle_waiters != 0);              /* :210 */
 #endif
             seen = 0;
+#ifndef BATCH
             /* :220-222: onto the stack, nparked++.  Folded into this step:
              * with tail_lock held and the queue seen empty no job can be
              * pushed, so none popped, and nothing can change what the load
@@ -389,8 +599,36 @@ spin:
                 nparked++
             :: else
             fi
+#endif
         }
     fi;
+#ifdef BATCH
+    /* work_exists() in park(): the batches, one load each, tail_lock
+     * held; then onto the stack */
+    v = 0;
+    do
+#ifndef BUG_PARK_IGNORES_BATCHES
+    :: dry && v < NW ->
+        atomic {
+            if
+            :: batch[v] != NONE -> dry = false
+            :: else
+            fi;
+            v++
+        }
+#endif
+    :: else -> v = 0; break
+    od;
+    atomic {
+        if
+        :: dry && !stop ->
+            assert(nparked < NW && NOT_ON_STACK(me));
+            stack[nparked] = me;
+            nparked++
+        :: else
+        fi
+    };
+#endif
     if
     :: !dry ->
         /* park() since 0.2: PARK_FOUND_WORK leaves the worker counted in
@@ -412,6 +650,9 @@ spin:
         :: else
         fi;
         atomic {                                        /* :218, :275-278 */
+#ifdef BATCH
+            assert(batch[me] == NONE);
+#endif
             exited[me] = true;
             nfinished++;
             goto worker_exit
@@ -467,27 +708,16 @@ woken:
 
     /* Since 0.2 a spinner stays counted in nspinning until it holds a job
      * (job__worker_main(): take_job(), then the seq_cst decrement, then
-     * rule 3); if another worker took the job, it goes on spinning. */
+     * rule 3); if another worker took the job, it goes on spinning.  The
+     * take is that of next_job (with BATCH: its own batch, the FIFO with a
+     * claim, the other batches); spin_taking says where it goes after. */
 spin_take:
     atomic {
-        ACQUIRE(head_lock);
-        if
-        :: head_seq != tail_seq ->
-            job = head_seq;
-            head_seq++;
-            taken = true
-        :: else -> taken = false
-        fi;
-        RELEASE(head_lock)
+        spin_taking = true;
+        was_spinning = true;
+        seen = 0;
+        goto next_job
     };
-    if
-    :: taken ->
-        d_step { nspinning--; was_spinning = true; seen = 0 }; /* seq_cst */
-        goto have_job
-    :: else ->
-        seen = head_seq;
-        goto spin
-    fi;
 
 worker_exit:
     skip
@@ -618,7 +848,7 @@ proctype shutdown()
             n++
         :: else -> break
         od;
-        assert(head_seq == tail_seq && ndone == tail_seq);
+        assert(head_seq == tail_seq && ndone == tail_seq && !BATCHED);
         nfinished++
     }
 }
@@ -640,7 +870,7 @@ end:
 #endif
     :: atomic {
         nfinished == NTHREADS ->
-        assert(head_seq == tail_seq && ndone == tail_seq);
+        assert(head_seq == tail_seq && ndone == tail_seq && !BATCHED);
         assert(tail_seq + nrefused == NTOTAL)
        }
     fi
@@ -653,6 +883,13 @@ init
         stack[1] = NONE;
 #if NW == 3
         stack[2] = NONE;
+#endif
+#ifdef BATCH
+        batch[0] = NONE;
+        batch[1] = NONE;
+#if NW == 3
+        batch[2] = NONE;
+#endif
 #endif
         run producer();
 #if NPROD == 2
