@@ -17,7 +17,7 @@
 #   CC, SPIN            the C compiler (also used as Spin's preprocessor)
 #                       and spin
 #   JOBPOOL_MODEL_FULL  1: add the long runs listed in README.md (about
-#                       8 minutes, 4.5 GB)
+#                       10 minutes, 4.5 GB)
 #   JOBPOOL_MODEL_KEEP  1: keep the work directory, with pan.log and any
 #                       error trail of each run
 set -u
