@@ -99,9 +99,12 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out);
  * generation: the owner refills only once next == end, and that value is
  * written after the taker's CAS.  The slots are atomic only so that a
  * taker's early read of a slot being refilled is not a data race; its CAS
- * then fails.  2^48 generations never wrap in practice.
+ * then fails.  Generations wrap after 2^48 refills of one batch (years of
+ * draining), and a stale CAS would need its taker stalled across all of
+ * them.
  */
 #define JOB__BATCH_MAX 32u
+_Static_assert(JOB__BATCH_MAX < 256, "next and end are 8-bit fields of claim");
 /* Claims are made only when at least this many jobs per thread are queued
  * behind the one taken: 32 full batches each (see batch_share()). */
 #define JOB__BATCH_MIN_DEPTH 1024u

@@ -44,9 +44,10 @@
  * Ordering and visibility.  Jobs are taken from the FIFO in the order they
  * were accepted; with one worker they start in that order.  With several,
  * a job in one worker's batch may start after later jobs that another
- * worker took from the FIFO while the owner ran an earlier job; another
- * worker takes from a batch that has not moved since its own last take
- * from the FIFO before it goes back to the FIFO (worker.c, steal_stale).
+ * worker took from the FIFO while the owner ran an earlier job.  An idle
+ * worker takes from any batch, and a busy one takes from a batch that has
+ * stopped moving before it goes back to the FIFO, noticing it within a few
+ * of its own takes from the FIFO (worker.c, steal_stale).
  * A submitter's writes before a successful submit are visible to
  * the job (tail_seq is stored with release ordering after the slot and
  * loaded with acquire ordering before the slot is read).  A job's writes are
@@ -340,9 +341,13 @@ static struct job__batch *oldest_batch(job_pool *pool)
 }
 
 /* Takes up to CANCEL_BATCH jobs queued before sequence number end, oldest
- * first: the workers' batches hold older jobs than the FIFO.  Under
- * head_lock no batch is claimed, so a job taken later in this call or the
- * next is never older than one taken now.  Returns how many. */
+ * first: the workers' batches hold older jobs than the FIFO, and the jobs
+ * of two batches do not interleave.  Under head_lock no batch is claimed
+ * or refilled, but workers still take from them: a batch found oldest may
+ * be emptied before its jobs are taken here, and then the next oldest is
+ * looked for (batches only empty meanwhile, so the loop ends).  So a job
+ * taken later in this call or the next is never older than one taken now.
+ * Returns how many. */
 static size_t take_batch(job_pool *pool, uint64_t end,
                          struct job__slot batch[CANCEL_BATCH])
 {
@@ -355,8 +360,12 @@ static size_t take_batch(job_pool *pool, uint64_t end,
         unsigned got = job__batch_take_before(b, end, &batch[n],
                                               (unsigned)(CANCEL_BATCH - n));
 
-        if (got == 0)
-            break; /* the oldest batch starts at end or later */
+        if (got == 0) {
+            if (job__batch_left(
+                    atomic_load_explicit(&b->claim, memory_order_acquire)) == 0)
+                continue; /* emptied by a worker meanwhile */
+            break;        /* the oldest batch starts at end or later */
+        }
         n += got;
     }
     while (n < CANCEL_BATCH &&

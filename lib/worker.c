@@ -354,8 +354,11 @@ static bool spin_for_work(job_pool *pool, uint64_t seen_tail)
             if (atomic_load_explicit(&pool->queue.tail_seq,
                                      memory_order_relaxed) != seen_tail)
                 return true;
+            /* Stopping: park() settles it, unless a batch still holds
+             * jobs, which take_job() finds (park() would only send the
+             * worker back here). */
             if (atomic_load_explicit(&pool->stopping, memory_order_relaxed))
-                return false;
+                return job__batches_nonempty(pool);
             cpu_relax();
         }
         if (job__batches_nonempty(pool))
