@@ -326,8 +326,10 @@ uint64_t job__completed(job_pool *pool);
  * cancel): a sum of counters that only grow, so a value between the sums
  * at the start and at the end of the call. */
 uint64_t job__started(job_pool *pool);
-/* True when some worker's batch holds a job (see rule 4 in worker.c). */
-bool job__batches_nonempty(job_pool *pool);
+/* True when a job is queued: in the FIFO, or in a worker's batch (rule 4
+ * in worker.c).  Loads tail_seq and head_seq (sequentially consistent),
+ * then each batch's claim word (acquire). */
+bool job__work_queued(job_pool *pool);
 /* Wakes job_pool_wait_idle() callers. */
 void job__notify_idle_waiters(job_pool *pool);
 /* Wakes submitters waiting for room, if any; called after jobs leave a

@@ -75,10 +75,7 @@ bool job__thread_needed(job_pool *pool)
      * its job, so if it is seen gone, so is the job it took. */
     if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) != 0)
         return false;
-    return atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) !=
-               atomic_load_explicit(&pool->queue.head_seq,
-                                    memory_order_seq_cst) ||
-           job__batches_nonempty(pool);
+    return job__work_queued(pool);
 }
 
 bool job__reserve_growth(job_pool *pool)

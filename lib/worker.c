@@ -152,7 +152,8 @@ uint64_t job__started(job_pool *pool)
     return sum;
 }
 
-bool job__batches_nonempty(job_pool *pool)
+/* True when some worker's batch holds a job (rule 4). */
+static bool batches_nonempty(job_pool *pool)
 {
     for (unsigned i = 0; i < pool->max_threads; i++) {
         if (job__batch_left(atomic_load_explicit(&pool->workers[i].batch.claim,
@@ -162,13 +163,12 @@ bool job__batches_nonempty(job_pool *pool)
     return false;
 }
 
-/* True when a job is queued or batched. */
-static bool work_exists(job_pool *pool)
+bool job__work_queued(job_pool *pool)
 {
     return atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst) !=
                atomic_load_explicit(&pool->queue.head_seq,
-                                    memory_order_acquire) ||
-           job__batches_nonempty(pool);
+                                    memory_order_seq_cst) ||
+           batches_nonempty(pool);
 }
 
 /* How many jobs to claim into a batch when depth remain in the queue after
@@ -288,7 +288,7 @@ static void wake_helper_if_needed(job_pool *pool)
     struct job__worker *helper;
     bool grow = false;
 
-    if (!work_exists(pool))
+    if (!job__work_queued(pool))
         return;
     if ((atomic_load_explicit(&pool->nparked, memory_order_relaxed) == 0 &&
          !pool->elastic) ||
@@ -358,10 +358,10 @@ static bool spin_for_work(job_pool *pool, uint64_t seen_tail)
              * jobs, which take_job() finds (park() would only send the
              * worker back here). */
             if (atomic_load_explicit(&pool->stopping, memory_order_relaxed))
-                return job__batches_nonempty(pool);
+                return batches_nonempty(pool);
             cpu_relax();
         }
-        if (job__batches_nonempty(pool))
+        if (batches_nonempty(pool))
             return true;
         if (deadline == 0)
             deadline = job__monotonic_ns() + SPIN_NANOSECONDS;
@@ -381,7 +381,7 @@ static bool leave_if_idle(job_pool *pool, struct job__worker *w)
     (void)pthread_mutex_lock(&q->tail_lock);
     leave = w->parked && pool->nlive > pool->min_threads &&
             !atomic_load_explicit(&pool->stopping, memory_order_relaxed) &&
-            !work_exists(pool);
+            !job__work_queued(pool);
     if (leave) {
         struct job__worker **link = &pool->parked;
 
@@ -438,7 +438,7 @@ static enum park_result park(job_pool *pool, struct job__worker *w)
     bool empty, stopping;
 
     (void)pthread_mutex_lock(&q->tail_lock);
-    empty = !work_exists(pool);
+    empty = !job__work_queued(pool);
     stopping = atomic_load_explicit(&pool->stopping, memory_order_relaxed);
     waiters = atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed);
     if (!empty) {

@@ -662,7 +662,7 @@ worker_exit:
         /*
          * The stop hook, then job__worker_exit_or_stay(): under pool->lock
          * and tail_lock, nexiting--, and stay if a queued job has nobody to
-         * take it (job_needs_thread(): nobody parked, no start reserved,
+         * take it (job__thread_needed(): nobody parked, no start reserved,
          * nlive below max_threads, the seq_cst load of nspinning, then of
          * head_seq: one step each), as a new thread would (nlive++,
          * nstarting++, back to worker_start()); else mark the place

@@ -603,7 +603,7 @@ spin:
         }
     fi;
 #ifdef BATCH
-    /* work_exists() in park(): the batches, one load each, tail_lock
+    /* job__work_queued() in park(): the batches, one load each, tail_lock
      * held; then onto the stack */
     v = 0;
     do
