@@ -51,6 +51,7 @@ struct bench_metric {
     const char *name; /* as the child emits it */
     const char *unit;
     bool higher_is_better;
+    bool reference; /* measured beside the peer, not of it: no ratio */
 };
 
 /* What a child knows about its run. */
@@ -127,6 +128,12 @@ int bench_verify(const struct bench_workload *w, const struct bench_peer *p,
 bool bench_jobs_lost(void);
 /* A child's exit status when the peer lost (or invented) jobs. */
 #define BENCH_EXIT_LOST 3
+
+/* count.c: counts a job on a line of the calling thread's own, so the
+ * count adds no contention; the total is exact once the pool has joined
+ * its threads. */
+void bench_count_job(void);
+uint64_t bench_counted_jobs(void);
 
 /*
  * A counter that threads wait on: bench_latch_wait() blocks until the count

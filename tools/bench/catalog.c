@@ -33,36 +33,37 @@ const struct bench_peer_entry bench_peers[] = {
 const size_t bench_npeers = COUNT(bench_peers);
 
 static const struct bench_metric throughput_metrics[] = {
-    {"rate", "jobs/s", true},
-    {"submit", "ns/call", false},
+    {"rate", "jobs/s", true, false},
+    {"submit", "ns/call", false, false},
 };
 
 static const struct bench_metric tiny_metrics[] = {
-    {"efficiency", "%", true},
-    {"rate", "jobs/s", true},
+    {"efficiency", "%", true, false},
+    {"rate", "jobs/s", true, false},
+    {"no-pool", "%", true, true},
 };
 
 static const struct bench_metric wakeup_metrics[] = {
-    {"p50@200us", "us", false},   {"p99@200us", "us", false},
-    {"p99.9@200us", "us", false}, {"p50@2ms", "us", false},
-    {"p99@2ms", "us", false},     {"p99.9@2ms", "us", false},
-    {"tail-cpu", "us", false},    {"idle-cpu", "ms/s", false},
+    {"p50@200us", "us", false, false},   {"p99@200us", "us", false, false},
+    {"p99.9@200us", "us", false, false}, {"p50@2ms", "us", false, false},
+    {"p99@2ms", "us", false, false},     {"p99.9@2ms", "us", false, false},
+    {"tail-cpu", "us", false, false},    {"idle-cpu", "ms/s", false, false},
 };
 
 static const struct bench_metric memory_metrics[] = {
-    {"queued", "B/job", false},
-    {"drain", "jobs/s", true},
+    {"queued", "B/job", false, false},
+    {"drain", "jobs/s", true, false},
 };
 
 static const struct bench_metric drain_private_metrics[] = {
-    {"drain-private", "jobs/s", true},
+    {"drain-private", "jobs/s", true, false},
 };
 
 static const struct bench_metric blocking_metrics[] = {
-    {"rate", "jobs/s", true},
-    {"of-ideal", "%", true},
-    {"p50", "ms", false},
-    {"p99", "ms", false},
+    {"rate", "jobs/s", true, false},
+    {"of-ideal", "%", true, false},
+    {"p50", "ms", false, false},
+    {"p99", "ms", false, false},
 };
 
 const struct bench_workload bench_workloads[] = {

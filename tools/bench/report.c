@@ -64,7 +64,7 @@ static void summarise_metric(const struct bench_results *r, size_t wi,
         if (strcmp(p->peers[pi]->name, "jobpool") == 0)
             jp = pi;
     }
-    if (jp == p->npeers || out[jp].runs == 0)
+    if (jp == p->npeers || out[jp].runs == 0 || w->metrics[metric].reference)
         return;
     for (pi = 0; pi < p->npeers; pi++) {
         if (pi == jp || out[pi].runs == 0)

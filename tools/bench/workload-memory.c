@@ -11,7 +11,7 @@
  *
  * Workload drain-private is the same backlog with a job that costs the
  * same on every peer and contends on nothing: it counts in a counter of
- * its own thread, and the counters are summed after finish().  The shared
+ * its own thread (count.c), summed after finish().  The shared
  * counter of memory-drain is one cache line bounced between the workers
  * for every job, which caps that drain at what the hardware does for
  * atomic increments of one line; drain-private measures the pool.
@@ -24,17 +24,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Per-thread counters of drain-private, each on a line of its own.  A
- * thread takes a place on its first job; pools here have a few threads,
- * and a thread beyond the last place shares the last one atomically. */
-#define PRIVATE_PLACES 64
-struct private_counter {
-    _Alignas(64) _Atomic uint64_t count;
-};
-static struct private_counter private_counters[PRIVATE_PLACES];
-static _Atomic unsigned private_places_taken;
-static _Thread_local struct private_counter *private_mine;
 
 struct drain_run;
 
@@ -52,40 +41,6 @@ struct drain_run {
     struct drain_item gated, plain;
 };
 
-/* Adds one to the calling thread's counter: a plain load and store on a
- * line no other thread writes, except in the shared last place. */
-static void count_private(void)
-{
-    struct private_counter *c = private_mine;
-
-    if (c == NULL) {
-        unsigned i = atomic_fetch_add(&private_places_taken, 1);
-
-        c = &private_counters[i < PRIVATE_PLACES ? i : PRIVATE_PLACES - 1];
-        private_mine = c;
-        if (i >= PRIVATE_PLACES - 1) {
-            atomic_fetch_add_explicit(&c->count, 1, memory_order_relaxed);
-            return;
-        }
-    } else if (c == &private_counters[PRIVATE_PLACES - 1]) {
-        atomic_fetch_add_explicit(&c->count, 1, memory_order_relaxed);
-        return;
-    }
-    atomic_store_explicit(
-        &c->count, atomic_load_explicit(&c->count, memory_order_relaxed) + 1,
-        memory_order_relaxed);
-}
-
-/* Jobs counted by every thread; read after finish() joined them. */
-static uint64_t private_total(void)
-{
-    uint64_t sum = 0;
-
-    for (unsigned i = 0; i < PRIVATE_PLACES; i++)
-        sum += atomic_load(&private_counters[i].count);
-    return sum;
-}
-
 static void drain_job(void *ctx)
 {
     const struct drain_item *item = ctx;
@@ -95,7 +50,7 @@ static void drain_job(void *ctx)
         bench_latch_wait(&item->run->gate, 1);
     }
     if (item->run->private_count)
-        count_private();
+        bench_count_job();
     else
         atomic_fetch_add_explicit(&item->run->done, 1, memory_order_relaxed);
 }
@@ -166,7 +121,7 @@ int bench_run_memory_drain(const struct bench_workload *self,
     bench_emit(run.private_count ? "drain-private" : "drain",
                (double)backlog * 1e9 / (double)wall);
     rc = bench_verify(self, peer, backlog + params->threads,
-                      run.private_count ? private_total()
+                      run.private_count ? bench_counted_jobs()
                                         : atomic_load(&run.done));
     bench_latch_destroy(&run.gate);
     bench_latch_destroy(&run.started);
