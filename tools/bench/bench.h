@@ -129,6 +129,10 @@ bool bench_jobs_lost(void);
 /* A child's exit status when the peer lost (or invented) jobs. */
 #define BENCH_EXIT_LOST 3
 
+/* machine.c: emits cpu-rtt, the time a cache line takes to go from one
+ * CPU to another and back, measured now (0 if it cannot be measured). */
+void bench_emit_cpu_round_trip(void);
+
 /* count.c: counts a job on a line of the calling thread's own, so the
  * count adds no contention; the total is exact once the pool has joined
  * its threads. */

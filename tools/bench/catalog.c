@@ -35,6 +35,7 @@ const size_t bench_npeers = COUNT(bench_peers);
 static const struct bench_metric throughput_metrics[] = {
     {"rate", "jobs/s", true, false},
     {"submit", "ns/call", false, false},
+    {"cpu-rtt", "ns", false, true},
 };
 
 static const struct bench_metric tiny_metrics[] = {
@@ -53,10 +54,12 @@ static const struct bench_metric wakeup_metrics[] = {
 static const struct bench_metric memory_metrics[] = {
     {"queued", "B/job", false, false},
     {"drain", "jobs/s", true, false},
+    {"cpu-rtt", "ns", false, true},
 };
 
 static const struct bench_metric drain_private_metrics[] = {
     {"drain-private", "jobs/s", true, false},
+    {"cpu-rtt", "ns", false, true},
 };
 
 static const struct bench_metric blocking_metrics[] = {

@@ -99,6 +99,7 @@ int bench_run_memory_drain(const struct bench_workload *self,
         return 1;
     if (bench_latch_init(&run.gate) != 0)
         goto fail_gate;
+    bench_emit_cpu_round_trip();
     rc = peer->create(&pool, params->threads, drain_job);
     if (rc != 0) {
         fprintf(stderr, "jobpool-bench: %s: create: %s\n", peer->name,

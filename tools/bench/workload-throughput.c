@@ -97,6 +97,7 @@ int bench_run_throughput(const struct bench_workload *self,
             return 1;
         }
     }
+    bench_emit_cpu_round_trip();
     rc = peer->create(&pool, params->threads, count_job);
     if (rc != 0) {
         fprintf(stderr, "jobpool-bench: %s: create: %s\n", peer->name,
