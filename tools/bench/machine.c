@@ -2,10 +2,10 @@
  * How fast this machine moves a cache line between two CPUs right now.
  *
  * On a shared virtual machine that figure changes from minute to minute
- * (seen here: 70-110 ns most of the time, 150-400 ns for a minute now and
- * then).  Workloads whose speed is a hand-off between producers and
- * workers report it beside their own figures, so that a slow repetition
- * can be told from a slow pool.
+ * (seen here: about 80 ns, and 350-420 ns for minutes at a time, while one
+ * CPU's speed stays the same).  Workloads whose speed is a hand-off
+ * between producers and workers report it beside their own figures, so
+ * that a slow repetition can be told from a slow pool.
  *
  * The two sides are pinned to two different CPUs for the measurement, so
  * that neither waits for the scheduler, and the calling thread gets its
