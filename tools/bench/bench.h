@@ -138,6 +138,10 @@ void bench_emit_cpu_round_trip(void);
  * its threads. */
 void bench_count_job(void);
 uint64_t bench_counted_jobs(void);
+/* The share of the counted jobs, in percent, that the busiest thread ran:
+ * 100 / threads when the work was spread evenly, 100 when one thread ran
+ * it all (the others asleep, starved of CPU, or shut out by a lock). */
+double bench_counted_top_share(void);
 
 /*
  * A counter that threads wait on: bench_latch_wait() blocks until the count

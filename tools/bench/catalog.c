@@ -42,6 +42,7 @@ static const struct bench_metric tiny_metrics[] = {
     {"efficiency", "%", true, false},
     {"rate", "jobs/s", true, false},
     {"no-pool", "%", true, true},
+    {"top-share", "%", false, true},
 };
 
 static const struct bench_metric wakeup_metrics[] = {
@@ -59,6 +60,7 @@ static const struct bench_metric memory_metrics[] = {
 
 static const struct bench_metric drain_private_metrics[] = {
     {"drain-private", "jobs/s", true, false},
+    {"top-share", "%", false, true},
     {"cpu-rtt", "ns", false, true},
 };
 

@@ -54,3 +54,17 @@ uint64_t bench_counted_jobs(void)
         sum += atomic_load(&places[i].count);
     return sum;
 }
+
+double bench_counted_top_share(void)
+{
+    uint64_t sum = 0, top = 0;
+
+    for (unsigned i = 0; i < PLACES; i++) {
+        uint64_t n = atomic_load(&places[i].count);
+
+        sum += n;
+        if (n > top)
+            top = n;
+    }
+    return sum != 0 ? 100.0 * (double)top / (double)sum : 0.0;
+}

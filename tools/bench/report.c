@@ -166,7 +166,12 @@ static void print_table(const struct bench_results *r, struct summary *s)
     printf("\nratio: a peer's median / jobpool's; on jobpool's row, "
            "jobpool's / the best other peer's.\n"
            "Higher is better for jobs/s and %%; lower for ns, us, ms, B/job "
-           "and ms/s.\n");
+           "and ms/s.\n"
+           "Rows without a ratio describe the run, not the pool: cpu-rtt "
+           "(the machine's\n"
+           "cross-CPU round trip), no-pool (plain threads' efficiency), "
+           "top-share (the\n"
+           "busiest worker's part of the jobs).\n");
     for (i = 0; i < r->nnotes; i++)
         printf("note: %s\n", r->notes[i]);
     for (i = 0; i < r->nfailures; i++)

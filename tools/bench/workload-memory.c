@@ -14,7 +14,10 @@
  * its own thread (count.c), summed after finish().  The shared
  * counter of memory-drain is one cache line bounced between the workers
  * for every job, which caps that drain at what the hardware does for
- * atomic increments of one line; drain-private measures the pool.
+ * atomic increments of one line; drain-private measures the pool.  It
+ * also reports top-share, the part of the backlog the busiest worker ran:
+ * 50 % with two workers sharing the drain, near 100 % when one ran it
+ * alone (its peer never got a CPU of its own, or never got the lock).
  */
 #include "config.h"
 
@@ -121,6 +124,8 @@ int bench_run_memory_drain(const struct bench_workload *self,
     }
     bench_emit(run.private_count ? "drain-private" : "drain",
                (double)backlog * 1e9 / (double)wall);
+    if (run.private_count)
+        bench_emit("top-share", bench_counted_top_share());
     rc = bench_verify(self, peer, backlog + params->threads,
                       run.private_count ? bench_counted_jobs()
                                         : atomic_load(&run.done));

@@ -16,7 +16,8 @@
  * just before the pool starts.  No queue, no producer: it is what the
  * machine gives at that moment, the ceiling for any pool.  On a shared
  * virtual machine it moves from run to run, and a pool's figure moves with
- * it.
+ * it.  And top-share: the part of the jobs the busiest worker ran (50 %
+ * when two workers shared them evenly).
  */
 #include "config.h"
 
@@ -132,5 +133,6 @@ int bench_run_tiny_work(const struct bench_workload *self,
     bench_emit("rate", (double)jobs * 1e9 / (double)wall);
     bench_emit("no-pool", 100.0 * (double)(jobs / params->threads) * JOB_NS /
                               (double)no_pool);
+    bench_emit("top-share", bench_counted_top_share());
     return 0;
 }
