@@ -1,5 +1,5 @@
 #!/bin/sh
-# The C sources are formatted as the tree's .clang-format says.  Skipped
+# The C (and C++) sources are formatted as the tree's .clang-format says.  Skipped
 # (77) when clang-format is not installed.  The file list is the tree's own
 # code: the library, the public header, the tests and the tools.
 set -eu
@@ -15,7 +15,7 @@ cd "$top_srcdir"
 test -f .clang-format
 files=
 for f in lib/*.c lib/*.h include/*.h tests/*.c tests/*.h tests/consumer/*.c \
-    tools/*.c tools/*/*.c tools/*/*.h; do
+    tools/*.c tools/*/*.c tools/*/*.cc tools/*/*.h; do
     if [ -f "$f" ]; then files="$files $f"; fi
 done
 test -n "$files"

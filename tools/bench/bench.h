@@ -92,6 +92,7 @@ extern const struct bench_peer bench_peer_textbook;
 extern const struct bench_peer bench_peer_glib;
 extern const struct bench_peer bench_peer_cthreadpool;
 extern const struct bench_peer bench_peer_libuv;
+extern const struct bench_peer bench_peer_onetbb;
 
 /* Workload entry points, each in its own workload-*.c file. */
 int bench_run_throughput(const struct bench_workload *self,

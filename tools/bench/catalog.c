@@ -29,6 +29,11 @@ const struct bench_peer_entry bench_peers[] = {
 #else
     {"libuv", NULL},
 #endif
+#ifdef HAVE_ONETBB
+    {"onetbb", &bench_peer_onetbb},
+#else
+    {"onetbb", NULL},
+#endif
 };
 const size_t bench_npeers = COUNT(bench_peers);
 

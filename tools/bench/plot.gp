@@ -21,7 +21,7 @@ set border 3
 set xtics nomirror scale 0
 set ytics nomirror
 
-peers = 'jobpool textbook glib cthreadpool libuv'
+peers = 'jobpool textbook glib cthreadpool libuv onetbb'
 np = words(peers)
 
 # 1-based position of a word in a list, 0 if absent.
