@@ -1,7 +1,7 @@
 #!/bin/sh
-# The C (and C++) sources are formatted as the tree's .clang-format says.  Skipped
-# (77) when clang-format is not installed.  The file list is the tree's own
-# code: the library, the public header, the tests and the tools.
+# The C and C++ sources are formatted as the tree's .clang-format says.
+# Skipped (77) when clang-format is not installed.  The file list is the
+# tree's own code: the library, the public header, the tests and the tools.
 set -eu
 CLANG_FORMAT=${CLANG_FORMAT:-clang-format}
 if ! command -v "$CLANG_FORMAT" >/dev/null 2>&1; then

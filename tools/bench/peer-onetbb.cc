@@ -32,20 +32,24 @@ extern "C" {
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
+#include <utility>
 
 namespace
 {
 
 struct onetbb_peer {
-    tbb::global_control workers; /* lets oneTBB run N workers */
-    tbb::task_arena arena;       /* N slots, all for workers */
-    tbb::task_group jobs;        /* every job, for finish() */
-    bench_job_fn fn;             /* fixed at create */
+    tbb::task_scheduler_handle sched; /* finish() joins the workers */
+    tbb::global_control workers;      /* lets oneTBB run N workers */
+    tbb::task_arena arena;            /* N slots, all for workers */
+    tbb::task_group jobs;             /* every job, for finish() */
+    bench_job_fn fn;                  /* fixed at create */
 
     onetbb_peer(unsigned threads, bench_job_fn job)
-        : workers(tbb::global_control::max_allowed_parallelism,
+        : sched(tbb::attach{}),
+          workers(tbb::global_control::max_allowed_parallelism,
                   threads + 1), /* the main thread counts as one */
           arena(static_cast<int>(threads), 0), fn(job)
     {
@@ -108,8 +112,13 @@ int onetbb_submit(void *pool, void *ctx)
 
     try {
         p->arena.enqueue(p->jobs.defer([p, ctx] { p->fn(ctx); }));
-    } catch (const std::bad_alloc &) {
-        return ENOMEM;
+    } catch (const std::exception &e) {
+        /* defer() counts the job before it allocates it, and enqueue()
+         * hands the task over before it can fail: after a throw the group
+         * waits for a job that will never run, and finish() would hang.
+         * The child process fails instead (the runner reports it). */
+        std::fprintf(stderr, "jobpool-bench: onetbb: submit: %s\n", e.what());
+        std::_Exit(1);
     }
     return 0;
 }
@@ -118,9 +127,14 @@ int onetbb_finish(void *pool)
 {
     onetbb_peer *p = static_cast<onetbb_peer *>(pool);
 
-    p->jobs.wait();
+    bool ran_all = p->jobs.wait() == tbb::complete;
+    tbb::task_scheduler_handle sched = std::move(p->sched);
+
     delete p;
-    return 0;
+    /* oneTBB keeps its worker threads after the arena is gone; finalize()
+     * joins them, as the other peers' finish() joins theirs. */
+    bool joined = tbb::finalize(sched, std::nothrow);
+    return ran_all && joined ? 0 : EIO;
 }
 
 } // namespace
