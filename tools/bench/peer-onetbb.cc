@@ -8,8 +8,9 @@
  * threads run the jobs; a global_control lets oneTBB start N workers even
  * where its default (one per CPU, less the main thread) would start fewer.
  * Every job is deferred into one task_group, so finish() can wait for all
- * of them.  The waiting thread stays outside the arena (a wait() inside it
- * could take a slot and run jobs as an N+1st worker).
+ * of them, and then it joins oneTBB's workers.  The waiting thread stays
+ * outside the arena (a wait() inside it could take a slot and run jobs as
+ * an N+1st worker).
  *
  * oneTBB starts its workers when work first arrives, so create() runs N
  * jobs that wait for each other: all N workers are up before timing starts,
@@ -60,7 +61,6 @@ struct onetbb_peer {
 int start_workers(onetbb_peer *p, unsigned threads)
 {
     struct bench_latch started;
-
     unsigned queued = 0;
 
     if (bench_latch_init(&started) != 0)
