@@ -57,12 +57,11 @@ uint64_t bench_counted_jobs(void)
 
 double bench_counted_top_share(void)
 {
-    uint64_t sum = 0, top = 0;
+    uint64_t sum = bench_counted_jobs(), top = 0;
 
     for (unsigned i = 0; i < PLACES; i++) {
         uint64_t n = atomic_load(&places[i].count);
 
-        sum += n;
         if (n > top)
             top = n;
     }
