@@ -108,16 +108,23 @@ queue_locked(job_pool *pool, job_fn fn, void *ctx, struct followup *f)
     if (rc != 0)
         return rc;
     note_depth(pool);
-    /* Rule 2 of worker.c, only when someone is parked.  The
+    /* Rule 2 of worker.c, when someone is parked, and growth, when an
+     * elastic pool has room for a thread: both load nspinning next.  The
      * read-modify-write puts the publication of the job in the single
-     * order of sequentially consistent operations ahead of the load of
-     * nspinning (rule 3). */
+     * order of sequentially consistent operations ahead of that load, so
+     * that a spinner that stops counting after it (rule 3) sees the job.
+     * A plain release store of tail_seq may wait in the store buffer past
+     * the load; growth without the read-modify-write stranded a job
+     * (issue 15). */
+    if (pool->parked == NULL &&
+        (!pool->elastic || pool->nlive >= pool->max_threads))
+        return 0;
+    (void)atomic_fetch_add_explicit(&pool->queue.tail_seq, 0,
+                                    memory_order_seq_cst);
     if (pool->parked != NULL) {
-        (void)atomic_fetch_add_explicit(&pool->queue.tail_seq, 0,
-                                        memory_order_seq_cst);
         if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0)
             f->sleeper = job__unpark_one(pool);
-    } else if (pool->elastic) {
+    } else {
         f->grow = job__reserve_growth(pool);
     }
     return 0;

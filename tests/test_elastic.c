@@ -616,12 +616,82 @@ START_TEST(a_leaving_worker_stays_for_a_job_that_came_during_its_stop_hook)
 }
 END_TEST
 
+/* A job that waits until every job of its round is running: the producer
+ * and consumer jobs of one request.  If the pool leaves one of them queued
+ * behind the others, the round never ends and Check's timeout fails the
+ * test. */
+static void job_meet(void *ctx)
+{
+    struct countdown *all_running = ctx;
+
+    countdown_arrive(all_running);
+    countdown_wait(all_running);
+}
+
+/* A start hook that takes time, as one that opens a connection would. */
+static void slow_start(void *arg)
+{
+    (void)arg;
+    sleep_ms(1);
+}
+
+static const struct {
+    unsigned min, max, jobs, rounds;
+    job_thread_hook start;
+} meetings[] = {
+    {0, 3, 2, 5000, NULL}, /* issue 15 */
+    {1, 4, 3, 2000, NULL},
+    {1, 4, 4, 2000, NULL},
+    {1, 4, 4, 100, slow_start},
+    {0, 4, 3, 100, slow_start},
+};
+
+/*
+ * Jobs submitted back to back to an elastic pool with no idle worker each
+ * get a thread, up to max_threads, even while the threads started for the
+ * earlier ones are still starting.  Before the fix, the submit's growth
+ * check could read nspinning before its job was visible to a spinner that
+ * stopped counting at that moment, and neither started a thread.
+ */
+START_TEST(back_to_back_jobs_each_get_a_thread)
+{
+    const unsigned n = meetings[_i].jobs;
+    int rc[4];
+
+    for (unsigned round = 0; round < meetings[_i].rounds; round++) {
+        struct countdown all_running;
+        job_pool_options opts;
+        job_pool *pool;
+
+        job_pool_options_init(&opts);
+        opts.min_threads = meetings[_i].min;
+        opts.max_threads = meetings[_i].max;
+        opts.idle_timeout_ms = 50;
+        opts.thread_start = meetings[_i].start;
+        opts.name = "el-meet";
+        pool = pool_with(&opts);
+        countdown_init(&all_running, n);
+        /* Back to back: a ck_assert between the submits writes to Check's
+         * pipe, and that system call gives the first thread time to take
+         * its job, closing the window. */
+        for (unsigned j = 0; j < n; j++)
+            rc[j] = job_submit_detached(pool, job_meet, &all_running);
+        for (unsigned j = 0; j < n; j++)
+            ck_assert_int_eq(rc[j], 0);
+        countdown_wait(&all_running);
+        ck_assert_int_eq(job_pool_destroy(pool), 0);
+        countdown_destroy(&all_running);
+    }
+}
+END_TEST
+
 Suite *elastic_suite(void)
 {
     Suite *s = suite_create("elastic");
     TCase *grow = tcase_create("grow-shrink");
     TCase *hooks = tcase_create("hooks");
     TCase *threads = tcase_create("threads");
+    TCase *meet = tcase_create("back-to-back");
 
     tcase_set_timeout(grow, 30);
     tcase_add_loop_test(grow, an_elastic_pool_starts_min_threads, 0,
@@ -634,6 +704,11 @@ Suite *elastic_suite(void)
     tcase_add_test(
         grow, a_leaving_worker_stays_for_a_job_that_came_during_its_stop_hook);
     suite_add_tcase(s, grow);
+
+    tcase_set_timeout(meet, 120);
+    tcase_add_loop_test(meet, back_to_back_jobs_each_get_a_thread, 0,
+                        (int)(sizeof meetings / sizeof meetings[0]));
+    suite_add_tcase(s, meet);
 
     tcase_set_timeout(hooks, 30);
     tcase_add_test(hooks, hooks_run_once_on_each_worker);
