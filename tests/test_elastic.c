@@ -639,10 +639,11 @@ static const struct {
     unsigned min, max, jobs, rounds;
     job_thread_hook start;
 } meetings[] = {
-    {0, 3, 2, 5000, NULL}, /* issue 15 */
-    {1, 4, 3, 2000, NULL},
-    {1, 4, 4, 2000, NULL},
-    {1, 4, 4, 100, slow_start},
+    {0, 3, 2, 5000, NULL},      /* issue 15: the pair a producer and a
+                                   consumer job make */
+    {1, 4, 3, 2000, NULL},      /* its neighbours: more jobs than the */
+    {1, 4, 4, 2000, NULL},      /* threads alive */
+    {1, 4, 4, 100, slow_start}, /* threads that start slowly */
     {0, 4, 3, 100, slow_start},
 };
 
