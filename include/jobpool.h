@@ -14,6 +14,10 @@
  *     before job_pool_shutdown() or job_pool_destroy() returns.
  *   - The library keeps no global state, installs no signal handler, never
  *     prints, and never calls abort() or exit().
+ *   - The waits inside a submit, wait_idle and shutdown are not
+ *     cancellation points: a thread cancelled (deferred cancellation)
+ *     while it waits there finishes the call, leaving the pool
+ *     consistent, and is cancelled at its next cancellation point.
  *
  * The manual page jobpool(7) describes the model in full.
  */
@@ -103,7 +107,8 @@ typedef void (*job_thread_hook)(void *arg);
 typedef struct job_pool_options {
     size_t struct_size; /* written by job_pool_options_init(); do not set */
     unsigned threads;   /* fixed-size pool: worker threads; 0 = one per
-                           online CPU (when max_threads is 0) */
+                           CPU the creating thread may run on (its
+                           affinity mask; when max_threads is 0) */
     const char *name;   /* worker name prefix shown by top -H; a worker is
                            named prefix-index, cut to the kernel's 15
                            bytes; NULL = "jobpool" */
@@ -154,8 +159,9 @@ typedef struct job_pool_stats {
     uint64_t rejected_shutdown;     /* refused because shutdown had begun */
     uint64_t ran_in_caller;         /* jobs run by the submitting thread
                                        because the queue was full */
-    uint64_t cancelled;             /* queued jobs handed back by
-                                       job_pool_cancel_queued() */
+    uint64_t cancelled;             /* queued jobs taken out by
+                                       job_pool_cancel_queued() (counted
+                                       before they are handed back) */
     uint64_t thread_start_failures; /* extra workers an elastic pool could
                                        not start */
 } job_pool_stats;
@@ -163,7 +169,7 @@ typedef struct job_pool_stats {
 /* lifecycle */
 
 /*
- * Fills opts with the defaults: a fixed-size pool of one thread per online
+ * Fills opts with the defaults: a fixed-size pool of one thread per usable
  * CPU named "jobpool", an unbounded queue, no hooks (every field 0 or
  * NULL).  The macro form records the caller's struct size;
  * the function form, for callers that cannot use the macro, assumes the
@@ -304,7 +310,9 @@ JOB_API int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback,
 /* waiting */
 
 /*
- * Blocks until, at one instant, no job is queued or running.  The pool stays
+ * Blocks until, at one instant, no job is queued or running (a job being
+ * handed back by job_pool_cancel_queued() is neither, so a hand-back may
+ * call this too).  The pool stays
  * usable; other threads may go on submitting (the call then returns at the
  * first idle instant it observes, or waits for it).  Everything the finished
  * jobs wrote is visible to the caller when it returns.

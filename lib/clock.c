@@ -7,6 +7,7 @@
 
 #include "jobpool-private.h"
 
+#include <stdint.h>
 #include <time.h>
 
 uint64_t job__monotonic_ns(void)
@@ -17,15 +18,33 @@ uint64_t job__monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The latest second a time_t holds: 2^31 - 1 where it has 32 bits. */
+#define TIME_T_MAX_SECONDS                                                     \
+    (sizeof(time_t) >= 8 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX)
+
 void job__deadline_after(struct timespec *deadline, uint64_t timeout_ns)
 {
-    /* Far enough to be "never" yet safe from overflowing time_t. */
+    /* Far enough to be "never": 100 years, or the end of time_t if that
+     * comes first (in 2038 with a 32-bit time_t on CLOCK_REALTIME, after
+     * 68 years of uptime on CLOCK_MONOTONIC). */
     const uint64_t max_ns = (uint64_t)100 * 365 * 24 * 3600 * 1000000000u;
-    uint64_t at = job__monotonic_ns();
+    uint64_t now = job__monotonic_ns();
+    uint64_t sec = now / 1000000000u, nsec = now % 1000000000u;
 
-    at += timeout_ns < max_ns ? timeout_ns : max_ns;
-    deadline->tv_sec = (time_t)(at / 1000000000u);
-    deadline->tv_nsec = (long)(at % 1000000000u);
+    if (timeout_ns > max_ns)
+        timeout_ns = max_ns;
+    sec += timeout_ns / 1000000000u;
+    nsec += timeout_ns % 1000000000u;
+    if (nsec >= 1000000000u) {
+        sec++;
+        nsec -= 1000000000u;
+    }
+    if (sec >= TIME_T_MAX_SECONDS) {
+        sec = TIME_T_MAX_SECONDS;
+        nsec = 0;
+    }
+    deadline->tv_sec = (time_t)sec;
+    deadline->tv_nsec = (long)nsec;
 }
 
 int job__monotonic_cond_init(pthread_cond_t *cond)

@@ -215,6 +215,9 @@ struct job_pool {
                                    tail_seq - head_seen bounds the depth of
                                    the FIFO (jobs in batches aside: none in
                                    a bounded pool) */
+    uint64_t left_seen;         /* queue.tail_lock: a value the jobs
+                                   started or cancelled had, so tail_seq -
+                                   left_seen bounds the jobs queued */
     _Atomic size_t queued_peak; /* stored under queue.tail_lock */
 
     /* Workers awake with nothing to do, polling tail_seq.  A producer that
@@ -236,8 +239,8 @@ struct job_pool {
     _Atomic uint64_t rejected_full;
     _Atomic uint64_t rejected_shutdown;
     _Atomic uint64_t ran_in_caller;
-    _Atomic uint64_t cancelled;    /* added after the jobs left the queue */
-    _Atomic uint64_t cancel_taken; /* added before they are handed back */
+    _Atomic uint64_t cancelled; /* added when the jobs leave the queue,
+                                   before they are handed back */
     _Atomic uint64_t thread_start_failures;
 
     pthread_cond_t space_cond; /* queue.tail_lock; CLOCK_MONOTONIC */
@@ -248,6 +251,8 @@ struct job_pool {
     pthread_cond_t stopped_cond;    /* lock, CLOCK_MONOTONIC: signalled when
                                        a thread exits and on STOPPED */
     enum job__state state;          /* lock */
+    bool joining;                   /* lock: a shutdown is joining the
+                                       threads; no thread may start */
     _Atomic unsigned threads_alive; /* stored under lock: places started
                                        and not exited */
     _Atomic unsigned threads_peak;  /* stored under lock */
@@ -304,9 +309,6 @@ void job__worker_add(job_pool *pool);
 /* Joins every thread that was started and not yet joined, taking
  * pool->lock around each flag (never while joining). */
 void job__workers_join(job_pool *pool);
-/* Joins every exited, unjoined thread; pool->lock must be held and every
- * started thread must have exited or be about to. */
-void job__workers_reap_locked(job_pool *pool);
 /* True when the calling thread is a live worker of the pool; pool->lock
  * must be held. */
 bool job__called_from_worker_locked(const job_pool *pool);
@@ -322,9 +324,9 @@ void job__worker_wake(struct job__worker *w);
 struct job__worker *job__unpark_one(job_pool *pool);
 /* Jobs finished by all workers, loaded with acquire ordering. */
 uint64_t job__completed(job_pool *pool);
-/* Jobs that have left the queue (started by a worker or taken by a
- * cancel): a sum of counters that only grow, so a value between the sums
- * at the start and at the end of the call. */
+/* Jobs started by the workers (from the FIFO or a batch): a sum of
+ * counters that only grow, so a value between the sums at the start and at
+ * the end of the call. */
 uint64_t job__started(job_pool *pool);
 /* True when a job is queued: in the FIFO, or in a worker's batch (rule 4
  * in worker.c).  Loads tail_seq and head_seq (sequentially consistent),
@@ -341,8 +343,8 @@ void job__notify_space_waiters(job_pool *pool);
  * spinning to take it and fewer than max_threads threads live. */
 bool job__thread_needed(job_pool *pool);
 /* Under queue.tail_lock: true when an elastic pool should start a worker
- * for a queued job (job__thread_needed() and no start already in flight),
- * and if so reserves it in nstarting. */
+ * for a queued job (job__thread_needed(), and fewer starts in flight than
+ * jobs in the FIFO), and if so reserves it in nstarting. */
 bool job__reserve_growth(job_pool *pool);
 
 #endif /* JOBPOOL_PRIVATE_H */

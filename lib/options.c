@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,9 +51,22 @@ static bool tail_is_zero(const void *opts, size_t known, size_t size)
     return true;
 }
 
-static unsigned online_cpus(void)
+/* The CPUs this process may run on: its affinity mask (taskset, cpusets,
+ * a container's CPU list), or the online CPUs where the mask cannot be
+ * read.  A cgroup's CPU quota is not counted: it limits time, not
+ * parallelism, and a pool sized below the CPUs it may use would idle them
+ * while its jobs block. */
+static unsigned usable_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = 0;
+#ifdef CPU_COUNT /* glibc and musl, with _GNU_SOURCE */
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+#endif
+    if (n < 1)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
 
     if (n < 1)
         return 1;
@@ -84,7 +98,7 @@ static int thread_counts(struct job__settings *out, const job_pool_options *o)
     if (o->max_threads == 0) {
         if (o->min_threads != 0)
             return EINVAL;
-        out->min_threads = o->threads != 0 ? o->threads : online_cpus();
+        out->min_threads = o->threads != 0 ? o->threads : usable_cpus();
         out->max_threads = out->min_threads;
         return 0;
     }
@@ -146,18 +160,18 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
     if (pool == NULL || out == NULL || struct_size < STATS_V1_SIZE)
         return EINVAL;
     memset(&s, 0, sizeof s);
-    /* Each counter only grows, a job counts as completed or cancelled only
-     * after it was started (taken from the queue or a batch), and started <=
-     * submitted; read them in that order so the differences below are
-     * never negative. */
+    /* Each counter only grows; a job is counted as completed only after it
+     * was started, and as started or cancelled only after it was
+     * submitted.  Read in this order, the differences below are never
+     * negative. */
     s.completed = job__completed(pool);
-    s.cancelled = atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
     started = job__started(pool);
+    s.cancelled = atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
     s.submitted =
         atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
     s.rejected = atomic_load_explicit(&pool->rejected, memory_order_relaxed);
-    s.queued = (size_t)(s.submitted - started);
-    s.running = (size_t)(started - s.completed - s.cancelled);
+    s.queued = (size_t)(s.submitted - started - s.cancelled);
+    s.running = (size_t)(started - s.completed);
     s.threads =
         atomic_load_explicit(&pool->threads_alive, memory_order_relaxed);
     s.threads_peak =
@@ -165,6 +179,12 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
     s.threads_idle =
         atomic_load_explicit(&pool->nspinning, memory_order_relaxed) +
         atomic_load_explicit(&pool->nparked, memory_order_relaxed);
+    /* A thread counts as idle from just after it starts until it holds a
+     * job and while it leaves, around the moments threads_alive moves: the
+     * two are read at different instants, and a snapshot never shows more
+     * idle threads than threads. */
+    if (s.threads_idle > s.threads)
+        s.threads_idle = s.threads;
     s.queued_peak =
         atomic_load_explicit(&pool->queued_peak, memory_order_relaxed);
     s.rejected_full =

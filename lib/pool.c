@@ -162,7 +162,6 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->rejected_shutdown);
     JOB__ATOMIC_FIELD(&pool->ran_in_caller);
     JOB__ATOMIC_FIELD(&pool->cancelled);
-    JOB__ATOMIC_FIELD(&pool->cancel_taken);
     JOB__ATOMIC_FIELD(&pool->thread_start_failures);
     JOB__ATOMIC_FIELD(&pool->threads_alive);
     JOB__ATOMIC_FIELD(&pool->threads_peak);
@@ -252,45 +251,67 @@ static void add_idle_waiter(job_pool *pool, int delta)
 
 int job_pool_wait_idle(job_pool *pool)
 {
+    bool own;
+    int cancel_state;
+
     if (pool == NULL)
         return EINVAL;
+    /* Not a cancellation point (see jobpool.h): a cancel acted on inside
+     * pthread_cond_wait would leave pool->lock held and the waiter
+     * registered. */
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     (void)pthread_mutex_lock(&pool->lock);
-    if (pool->state != JOB__STOPPED && job__called_from_worker_locked(pool)) {
-        (void)pthread_mutex_unlock(&pool->lock);
-        return EDEADLK;
+    own = pool->state != JOB__STOPPED && job__called_from_worker_locked(pool);
+    if (!own) {
+        add_idle_waiter(pool, 1);
+        while (!pool_is_idle(pool))
+            (void)pthread_cond_wait(&pool->idle_cond, &pool->lock);
+        add_idle_waiter(pool, -1);
     }
-    add_idle_waiter(pool, 1);
-    while (!pool_is_idle(pool))
-        (void)pthread_cond_wait(&pool->idle_cond, &pool->lock);
-    add_idle_waiter(pool, -1);
     (void)pthread_mutex_unlock(&pool->lock);
-    return 0;
+    (void)pthread_setcancelstate(cancel_state, NULL);
+    return own ? EDEADLK : 0;
+}
+
+/* Joins every thread, once every one has run its stop hook and is
+ * returning, and moves to STOPPED; pool->lock must be held.  The joins are
+ * made without the lock: a thread's exit runs its thread-specific data
+ * destructors, which may call into the pool (wait_idle, stats).  joining
+ * keeps a second caller from joining the same threads and growth from
+ * starting one meanwhile. */
+static void join_and_stop(job_pool *pool)
+{
+    pool->joining = true;
+    (void)pthread_mutex_unlock(&pool->lock);
+    job__workers_join(pool);
+    (void)pthread_mutex_lock(&pool->lock);
+    pool->state = JOB__STOPPED;
+    (void)pthread_cond_broadcast(&pool->stopped_cond);
 }
 
 /* The shutdown of both public forms; deadline NULL waits without end. */
 static int shutdown_until(job_pool *pool, const struct timespec *deadline)
 {
-    bool timed_out = false;
+    bool timed_out = false, own;
+    int cancel_state;
 
+    /* Not a cancellation point (see jobpool.h), like wait_idle. */
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     (void)pthread_mutex_lock(&pool->lock);
-    if (pool->state != JOB__STOPPED && job__called_from_worker_locked(pool)) {
-        (void)pthread_mutex_unlock(&pool->lock);
-        return EDEADLK;
-    }
-    if (pool->state == JOB__RUNNING) {
-        /* From here no thread is started: growth checks the state. */
+    own = pool->state != JOB__STOPPED && job__called_from_worker_locked(pool);
+    if (!own && pool->state == JOB__RUNNING) {
+        /* Growth goes on while draining, so that jobs waiting for each
+         * other get threads up to max_threads, as in a running pool. */
         pool->state = JOB__DRAINING;
         (void)pthread_mutex_unlock(&pool->lock);
         begin_drain(pool);
         (void)pthread_mutex_lock(&pool->lock);
     }
-    while (pool->state != JOB__STOPPED) {
+    while (!own && pool->state != JOB__STOPPED) {
         if (atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) ==
-            0) {
-            /* Every thread has run its stop hook and is returning. */
-            job__workers_reap_locked(pool);
-            pool->state = JOB__STOPPED;
-            (void)pthread_cond_broadcast(&pool->stopped_cond);
+                0 &&
+            !pool->joining) {
+            join_and_stop(pool);
             break;
         }
         if (timed_out)
@@ -303,6 +324,9 @@ static int shutdown_until(job_pool *pool, const struct timespec *deadline)
     }
     timed_out = pool->state != JOB__STOPPED;
     (void)pthread_mutex_unlock(&pool->lock);
+    (void)pthread_setcancelstate(cancel_state, NULL);
+    if (own)
+        return EDEADLK;
     return timed_out ? ETIMEDOUT : 0;
 }
 
@@ -373,8 +397,11 @@ static size_t take_batch(job_pool *pool, uint64_t end,
            job__queue_pop(q, &batch[n]))
         n++;
     (void)pthread_mutex_unlock(&q->head_lock);
+    /* Counted as soon as they have left the queue: they are neither
+     * queued nor running from here, so wait_idle (also one called by the
+     * hand-back itself) and the stats see them gone. */
     if (n != 0)
-        atomic_fetch_add_explicit(&pool->cancel_taken, n, memory_order_seq_cst);
+        atomic_fetch_add_explicit(&pool->cancelled, n, memory_order_seq_cst);
     return n;
 }
 
@@ -391,15 +418,11 @@ int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
     while ((n = take_batch(pool, end, batch)) != 0) {
         if (pool->queue_limit != 0)
             job__notify_space_waiters(pool);
+        job__notify_idle_waiters(pool);
         for (size_t i = 0; i < n; i++)
             handback(batch[i].fn, batch[i].ctx, arg);
-        /* Counted once handed back, so that wait_idle and the stats see a
-         * job as gone only when the caller has it. */
-        atomic_fetch_add_explicit(&pool->cancelled, n, memory_order_seq_cst);
         total += n;
     }
-    if (total != 0)
-        job__notify_idle_waiters(pool);
     if (count != NULL)
         *count = total;
     return 0;

@@ -43,8 +43,8 @@ static bool queue_full(job_pool *pool)
 }
 
 /* Records the depth after a push if it may be a new peak.  tail_lock must
- * be held.  The bound from head_seen decides cheaply that it is not.  It
- * reads the workers' head_seq only when the bound passes the peak by more
+ * be held.  The bound from left_seen decides cheaply that it is not.  It
+ * reads the workers' counters only when the bound passes the peak by more
  * than 1/64 of it: while a backlog grows under busy workers, a look per
  * push would cost a cache miss per push (measured: 21 -> 28 ns a submit,
  * 40 -> 32 M jobs/s with one producer); this way a peak of n costs about
@@ -57,13 +57,21 @@ static void note_depth(job_pool *pool)
     size_t peak =
         atomic_load_explicit(&pool->queued_peak, memory_order_relaxed);
 
-    if (tail - pool->head_seen <= peak + peak / 64)
+    if (tail - pool->left_seen <= peak + peak / 64)
         return;
-    pool->head_seen =
-        atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire);
-    if (tail - pool->head_seen > peak)
+    /* Jobs in a worker's batch have passed head_seq but are still queued:
+     * count what has started instead.  A bounded pool claims no batches,
+     * and its head_seq is what its limit counts. */
+    if (pool->queue_limit != 0)
+        pool->left_seen =
+            atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire);
+    else
+        pool->left_seen =
+            job__started(pool) +
+            atomic_load_explicit(&pool->cancelled, memory_order_relaxed);
+    if (tail - pool->left_seen > peak)
         atomic_store_explicit(&pool->queued_peak,
-                              (size_t)(tail - pool->head_seen),
+                              (size_t)(tail - pool->left_seen),
                               memory_order_relaxed);
 }
 
@@ -80,7 +88,16 @@ bool job__thread_needed(job_pool *pool)
 
 bool job__reserve_growth(job_pool *pool)
 {
-    if (pool->nstarting != 0 || !job__thread_needed(pool))
+    uint64_t depth;
+
+    if (!job__thread_needed(pool))
+        return false;
+    /* One start for each job in the FIFO that waits for a thread, so the
+     * starts run side by side: a slow start hook delays its own thread's
+     * first job, not every later start. */
+    depth = atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) -
+            atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
+    if (pool->nstarting >= depth)
         return false;
     pool->nstarting++;
     return true;
@@ -176,10 +193,13 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     struct followup f = {NULL, false};
     struct timespec deadline;
     bool timed_out = false;
-    int rc;
+    int rc, cancel_state;
 
     if (timeout_ns != NULL)
         job__deadline_after(&deadline, *timeout_ns);
+    /* Not a cancellation point (see jobpool.h): a cancel acted on inside
+     * the wait would leave tail_lock held and the waiter counted. */
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
     for (;;) {
         atomic_fetch_add_explicit(&pool->space_waiters, 1,
@@ -203,6 +223,7 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     if (rc == JOB__FULL)
         rc = ETIMEDOUT;
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    (void)pthread_setcancelstate(cancel_state, NULL);
     follow_up(pool, &f);
     return rc;
 }

@@ -160,7 +160,10 @@ static int start_thread(job_pool *pool, struct job__worker *w)
     int rc;
 
     async_signals(&blocked);
-    (void)pthread_sigmask(SIG_SETMASK, &blocked, &saved);
+    /* Without the mask the thread could take the program's signals; and
+     * saved would be unset, so the caller's mask could not be restored. */
+    if (pthread_sigmask(SIG_SETMASK, &blocked, &saved) != 0)
+        return EAGAIN;
     rc = pthread_create(&w->thread, &pool->thread_attr, job__worker_main, w);
     (void)pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (rc != 0)
@@ -183,11 +186,17 @@ int job__workers_start(job_pool *pool, unsigned n)
 
     (void)pthread_mutex_lock(&pool->lock);
     for (unsigned i = 0; i < n && rc == 0; i++) {
+        /* Counted before the thread runs: it gives up nstarting in
+         * worker_start(), which must not find it still zero. */
+        (void)pthread_mutex_lock(&pool->queue.tail_lock);
+        pool->nlive++;
+        pool->nstarting++;
+        (void)pthread_mutex_unlock(&pool->queue.tail_lock);
         rc = start_thread(pool, &pool->workers[i]);
-        if (rc == 0) {
+        if (rc != 0) {
             (void)pthread_mutex_lock(&pool->queue.tail_lock);
-            pool->nlive++;
-            pool->nstarting++;
+            pool->nlive--;
+            pool->nstarting--;
             (void)pthread_mutex_unlock(&pool->queue.tail_lock);
         }
     }
@@ -223,7 +232,7 @@ int job__worker_add_locked(job_pool *pool)
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
     room = pool->nlive < pool->max_threads;
     (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-    if (pool->state != JOB__RUNNING) {
+    if (pool->state == JOB__STOPPED || pool->joining) {
         rc = ESHUTDOWN;
     } else if (!room) {
         rc = EAGAIN; /* a leaving thread stayed instead: not a failure */
@@ -269,18 +278,6 @@ void job__workers_join(job_pool *pool)
         (void)pthread_mutex_lock(&pool->lock);
         w->joined = true;
         (void)pthread_mutex_unlock(&pool->lock);
-    }
-}
-
-void job__workers_reap_locked(job_pool *pool)
-{
-    for (unsigned i = 0; i < pool->max_threads; i++) {
-        struct job__worker *w = &pool->workers[i];
-
-        if (w->started && !w->joined) {
-            (void)pthread_join(w->thread, NULL);
-            w->joined = true;
-        }
     }
 }
 

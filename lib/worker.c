@@ -55,8 +55,9 @@
  * Elastic pools.  When a job is queued, no worker is parked or spinning and
  * fewer than max_threads live, the producer reserves one more thread in
  * nstarting and starts it after dropping tail_lock; a thread counts as
- * starting until it is ready for jobs, and only one start is in flight at
- * a time.  A former spinner that leaves jobs behind with nobody parked does
+ * starting until it is ready for jobs, and there are at most as many
+ * starts in flight as jobs in the FIFO, so they run side by side.  A
+ * former spinner that leaves jobs behind with nobody parked does
  * the same (rule 3 for growth), so a burst grows the pool step by step.
  * A parked worker of an elastic pool sleeps at most idle_timeout; then, if
  * it is still on the parked stack, the queue is empty and more than
@@ -143,8 +144,7 @@ uint64_t job__completed(job_pool *pool)
 
 uint64_t job__started(job_pool *pool)
 {
-    uint64_t sum =
-        atomic_load_explicit(&pool->cancel_taken, memory_order_seq_cst);
+    uint64_t sum = 0;
 
     for (unsigned i = 0; i < pool->max_threads; i++)
         sum +=

@@ -15,11 +15,13 @@
 #include "jobpool-private.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 
 int __real_pthread_create(pthread_t *, const pthread_attr_t *,
                           void *(*)(void *), void *);
 int __real_pthread_join(pthread_t, void **);
+int __real_pthread_sigmask(int, const sigset_t *, sigset_t *);
 void *__real_malloc(size_t);
 int __real_posix_memalign(void **, size_t, size_t);
 
@@ -31,6 +33,7 @@ int __wrap_pthread_create(pthread_t *, const pthread_attr_t *,
 unsigned __wrap_job__batch_take_before(struct job__batch *, uint64_t,
                                        struct job__slot *, unsigned);
 int __wrap_pthread_join(pthread_t, void **);
+int __wrap_pthread_sigmask(int, const sigset_t *, sigset_t *);
 void *__wrap_malloc(size_t);
 int __wrap_posix_memalign(void **, size_t, size_t);
 
@@ -38,6 +41,7 @@ int __wrap_posix_memalign(void **, size_t, size_t);
  * test thread arms them, before the call under test. */
 static atomic_int creates_left = -1;
 static atomic_int allocs_left = -1;
+static atomic_int sigmasks_left = -1;
 static atomic_int threads_started, threads_joined;
 
 static bool should_fail(atomic_int *left)
@@ -71,6 +75,13 @@ int __wrap_pthread_join(pthread_t t, void **ret)
     if (rc == 0)
         atomic_fetch_add(&threads_joined, 1);
     return rc;
+}
+
+int __wrap_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    if (should_fail(&sigmasks_left))
+        return EINVAL;
+    return __real_pthread_sigmask(how, set, old);
 }
 
 void *__wrap_malloc(size_t size)
@@ -107,6 +118,7 @@ static void reset_counters(void)
 {
     atomic_store(&creates_left, -1);
     atomic_store(&allocs_left, -1);
+    atomic_store(&sigmasks_left, -1);
     atomic_store(&threads_started, 0);
     atomic_store(&threads_joined, 0);
 }
@@ -408,6 +420,48 @@ START_TEST(cancel_goes_on_when_a_batch_empties_under_it)
 }
 END_TEST
 
+/* When the library cannot block signals for a new worker, create fails
+ * with EAGAIN and leaves the caller's signal mask as it was (it used to
+ * restore the mask from a set that was never filled in). */
+START_TEST(create_keeps_the_callers_mask_when_blocking_signals_fails)
+{
+    sigset_t before, after;
+    job_pool *pool = NULL;
+
+    reset_counters();
+    (void)sigemptyset(&before);
+    (void)sigaddset(&before, SIGUSR1);
+    ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &before, NULL), 0);
+    atomic_store(&sigmasks_left, 0);
+    ck_assert_int_eq(job_pool_create(&pool, NULL), EAGAIN);
+    ck_assert_ptr_null(pool);
+    atomic_store(&sigmasks_left, -1);
+    ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, NULL, &after), 0);
+    for (int sig = 1; sig < NSIG; sig++)
+        ck_assert_int_eq(sigismember(&after, sig), sigismember(&before, sig));
+    ck_assert_int_eq(atomic_load(&threads_started),
+                     atomic_load(&threads_joined));
+}
+END_TEST
+
+/* A timeout of "never" gives a deadline far in the future even where
+ * time_t has 32 bits (the 100-year cap overflowed it, so UINT64_MAX
+ * expired at once). */
+START_TEST(an_endless_timeout_is_a_deadline_in_the_future)
+{
+    struct timespec deadline;
+    uint64_t now_s = job__monotonic_ns() / 1000000000u;
+
+    job__deadline_after(&deadline, UINT64_MAX);
+    ck_assert(deadline.tv_sec > 0);
+    ck_assert_uint_gt((uint64_t)deadline.tv_sec, now_s + 10u * 365 * 24 * 3600);
+    ck_assert(deadline.tv_nsec >= 0 && deadline.tv_nsec < 1000000000);
+    job__deadline_after(&deadline, 1500 * MS);
+    ck_assert_uint_ge((uint64_t)deadline.tv_sec, now_s + 1);
+    ck_assert_uint_le((uint64_t)deadline.tv_sec, now_s + 60);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -419,6 +473,9 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, failed_growth_keeps_the_job_for_a_running_worker);
     tcase_add_test(tc, pool_without_threads_refuses_when_none_can_start);
     tcase_add_test(tc, cancel_goes_on_when_a_batch_empties_under_it);
+    tcase_add_test(tc,
+                   create_keeps_the_callers_mask_when_blocking_signals_fails);
+    tcase_add_test(tc, an_endless_timeout_is_a_deadline_in_the_future);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(runner, overload_suite());
     srunner_add_suite(runner, elastic_suite());
     srunner_add_suite(runner, cancel_suite());
+    srunner_add_suite(runner, hardening_suite());
     srunner_add_suite(runner, batch_suite());
     srunner_add_suite(runner, stress_suite());
     srunner_run_all(runner, CK_NORMAL);

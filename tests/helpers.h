@@ -116,5 +116,6 @@ Suite *misuse_suite(void);
 Suite *overload_suite(void);
 Suite *elastic_suite(void);
 Suite *cancel_suite(void);
+Suite *hardening_suite(void);
 
 #endif
