@@ -170,6 +170,8 @@ static void conn_serve(struct server *srv, struct conn *c)
         if (req.route == ROUTE_STATS) {
             stats_respond(srv, &c->job.resp);
         } else if (http_route_is_slow(req.route) && srv->pool != NULL) {
+            char msg[ERRNO_TEXT_MAX];
+
             c->job.req = req;
             if (!conn_set_state(srv, c, CONN_RUNNING))
                 return;
@@ -177,7 +179,7 @@ static void conn_serve(struct server *srv, struct conn *c)
             if (rc == 0)
                 return; /* job_main() owns req and resp until it is back */
             http_respond(&c->job.resp, 503, "job_submit_detached: %s\n",
-                         strerror(rc));
+                         errno_text(rc, msg, sizeof msg));
             c->keep_alive = false;
         } else {
             if (http_route_is_slow(req.route))

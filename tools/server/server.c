@@ -28,7 +28,10 @@
 
 void warn_errno(const char *what, int err)
 {
-    fprintf(stderr, "jobpool-httpd: %s: %s\n", what, strerror(err));
+    char msg[ERRNO_TEXT_MAX];
+
+    fprintf(stderr, "jobpool-httpd: %s: %s\n", what,
+            errno_text(err, msg, sizeof msg));
 }
 
 /* shutdown */
@@ -176,8 +179,10 @@ int server_open(struct server *srv, const struct options *opt, unsigned *port)
         goto fail_completions;
     }
     if ((rc = http_handlers_init(&srv->handlers, opt->dir, opt->delay_ms))) {
+        char msg[ERRNO_TEXT_MAX];
+
         fprintf(stderr, "jobpool-httpd: data file in %s: %s\n", opt->dir,
-                strerror(rc));
+                errno_text(rc, msg, sizeof msg));
         goto fail_handlers;
     }
     srv->listen_fd = listen_loopback(opt->port, port);

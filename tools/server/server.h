@@ -9,6 +9,7 @@
 #define JOBPOOL_HTTPD_SERVER_H
 
 #include "completion.h"
+#include "errtext.h"
 #include "handlers.h"
 #include "http.h"
 
@@ -64,7 +65,8 @@ struct server {
     unsigned long long accepted, served, inline_runs, abandoned;
 };
 
-/* Prints "jobpool-httpd: WHAT: strerror(err)" to stderr.  Any thread. */
+/* Prints "jobpool-httpd: WHAT: " and the message of errno value err to
+ * stderr.  Safe from any thread, workers included (errno_text()). */
 void warn_errno(const char *what, int err);
 
 /* server.c: setup, the event loop, teardown */
