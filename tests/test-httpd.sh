@@ -248,7 +248,8 @@ failures=$(stat_field accept_errors)
 [ "$failures" -ge 2 ] || fail "accept() failed only $failures times"
 [ "$(wc -l <"$err")" = 1 ] ||
     fail "not one line for $failures accept() failures"
-grep -q '^jobpool-httpd: accept (retrying every 100 ms; .*): Too many open files$' \
-    "$err" || fail "the accept() failure is not logged"
+# The message is the C library's: glibc's and musl's differ.
+grep -q '^jobpool-httpd: accept (retrying every 100 ms; .*): [A-Z]' "$err" ||
+    fail "the accept() failure is not logged"
 stop
 echo "jobpool-httpd: $failures accept() failures logged once ok"
