@@ -9,6 +9,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -24,12 +25,60 @@ static void job_main(void *ctx)
     completions_push(&job->srv->done, job);
 }
 
+/* idle timeouts */
+
+/* c now waits for a request: it is closed unless one is complete within
+ * the idle timeout.  Called after accept() and after each response. */
+static void idle_start(struct server *srv, struct conn *c)
+{
+    if (srv->idle_timeout_ms == 0 || c->idle_listed)
+        return;
+    c->idle_deadline = srv->now + srv->idle_timeout_ms;
+    c->idle_listed = true;
+    c->idle_next = NULL;
+    c->idle_prev = srv->idle_last;
+    if (srv->idle_last != NULL)
+        srv->idle_last->idle_next = c;
+    else
+        srv->idle_first = c;
+    srv->idle_last = c;
+}
+
+/* c has a whole request, or is closed: it is no longer idle. */
+static void idle_stop(struct server *srv, struct conn *c)
+{
+    if (!c->idle_listed)
+        return;
+    if (c->idle_prev != NULL)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        srv->idle_first = c->idle_next;
+    if (c->idle_next != NULL)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        srv->idle_last = c->idle_prev;
+    c->idle_listed = false;
+}
+
+/* Closes the connections whose timeout has passed: the first ones on the
+ * list.  No response is sent; the client sees the connection close, as
+ * after a keep-alive timeout anywhere (RFC 9112, 9.8). */
+void idle_expire(struct server *srv)
+{
+    while (srv->idle_first != NULL &&
+           srv->idle_first->idle_deadline <= srv->now) {
+        srv->timed_out++;
+        conn_close(srv, srv->idle_first); /* unlinks it */
+    }
+}
+
 /* connections */
 
 /* Closes the socket.  The connection is freed after the current batch of
  * events, or, if its job is still with the pool, once the job is back. */
 void conn_close(struct server *srv, struct conn *c)
 {
+    idle_stop(srv, c);
     if (c->fd >= 0) {
         if (close(c->fd) != 0)
             warn_errno("close", errno);
@@ -119,6 +168,7 @@ static bool conn_flush(struct server *srv, struct conn *c)
         return false;
     }
     c->state = CONN_READING;
+    idle_start(srv, c);
     return true;
 }
 
@@ -127,7 +177,7 @@ static bool conn_respond(struct server *srv, struct conn *c)
 {
     if (srv->draining)
         c->keep_alive = false;
-    c->out_len = http_format(&c->job.resp, c->keep_alive, c->out);
+    c->out_len = http_format(&c->job.resp, c->keep_alive, c->head, c->out);
     c->out_sent = 0;
     c->state = CONN_WRITING;
     return conn_flush(srv, c);
@@ -142,11 +192,11 @@ static void stats_respond(struct server *srv, struct http_response *resp)
     http_respond(resp, 200,
                  "mode=%s accepted=%llu open=%zu served=%llu "
                  "submitted=%llu completed=%llu queued=%zu running=%zu "
-                 "inline=%llu\n",
+                 "inline=%llu timed_out=%llu accept_errors=%llu\n",
                  srv->pool != NULL ? "offload" : "inline", srv->accepted,
                  srv->open_conns, srv->served, (unsigned long long)st.submitted,
                  (unsigned long long)st.completed, st.queued, st.running,
-                 srv->inline_runs);
+                 srv->inline_runs, srv->timed_out, srv->accept_errors);
 }
 
 /* Answers the requests buffered in c->in, in order, until one is
@@ -163,13 +213,17 @@ static void conn_serve(struct server *srv, struct conn *c)
             conn_set_state(srv, c, CONN_READING);
             return;
         }
+        idle_stop(srv, c);
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
         c->keep_alive = req.keep_alive;
+        c->head = req.head;
 
         if (req.route == ROUTE_STATS) {
             stats_respond(srv, &c->job.resp);
         } else if (http_route_is_slow(req.route) && srv->pool != NULL) {
+            char msg[ERRNO_TEXT_MAX];
+
             c->job.req = req;
             if (!conn_set_state(srv, c, CONN_RUNNING))
                 return;
@@ -177,7 +231,7 @@ static void conn_serve(struct server *srv, struct conn *c)
             if (rc == 0)
                 return; /* job_main() owns req and resp until it is back */
             http_respond(&c->job.resp, 503, "job_submit_detached: %s\n",
-                         strerror(rc));
+                         errno_text(rc, msg, sizeof msg));
             c->keep_alive = false;
         } else {
             if (http_route_is_slow(req.route))
@@ -246,10 +300,43 @@ void accept_pause(struct server *srv, bool pause)
 
     if (srv->listen_fd < 0)
         return;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0)
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0) {
         warn_errno("epoll_ctl listener", errno);
+        return;
+    }
+    srv->accept_paused = pause;
+    if (pause)
+        srv->accept_retry = srv->now + ACCEPT_RETRY_MS;
+}
+
+/* accept() failed with err: EMFILE, ENFILE, ENOBUFS, ENOMEM.  The pending
+ * connections stay queued; rather than spin on a listener that stays
+ * readable, pause it and retry after one connection closes or after
+ * ACCEPT_RETRY_MS.  Out of file descriptors, the retries fail for as long
+ * as the connections stay open, and they fail again each time one closes
+ * and the next one takes its place: one line a minute, with a count, says
+ * so rather than one per retry. */
+static void accept_failed(struct server *srv, int err)
+{
+    char what[96];
+
+    accept_pause(srv, true);
+    srv->accept_errors++;
+    if (srv->now < srv->accept_log_next) {
+        srv->accept_unlogged++;
+        return;
+    }
+    if (srv->accept_unlogged == 0)
+        (void)snprintf(what, sizeof what,
+                       "accept (retrying every %d ms; logged at most once "
+                       "a minute)",
+                       ACCEPT_RETRY_MS);
     else
-        srv->accept_paused = pause;
+        (void)snprintf(what, sizeof what, "accept (%llu more failures)",
+                       srv->accept_unlogged);
+    srv->accept_unlogged = 0;
+    srv->accept_log_next = srv->now + ACCEPT_LOG_INTERVAL_MS;
+    warn_errno(what, err);
 }
 
 void accept_all(struct server *srv)
@@ -265,12 +352,7 @@ void accept_all(struct server *srv)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connections
-             * stay queued; retry after one closes or after ACCEPT_RETRY_MS
-             * (server.c), rather than spin on a listener that stays
-             * readable. */
-            warn_errno("accept", errno);
-            accept_pause(srv, true);
+            accept_failed(srv, errno);
             return;
         }
         c = calloc(1, sizeof *c);
@@ -297,5 +379,6 @@ void accept_all(struct server *srv)
         srv->conns = c;
         srv->open_conns++;
         srv->accepted++;
+        idle_start(srv, c);
     }
 }

@@ -8,6 +8,8 @@
 
 #include "handlers.h"
 
+#include "errtext.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -93,13 +95,13 @@ bool http_route_is_slow(enum http_route route)
 static void handle_append(const struct http_handlers *h, unsigned long long n,
                           struct http_response *resp)
 {
-    char line[32], msg[64];
+    char line[32], msg[ERRNO_TEXT_MAX];
     int len = snprintf(line, sizeof line, "n=%llu\n", n);
     ssize_t written = write(h->append_fd, line, (size_t)len);
 
     if (written < 0) {
         http_respond(resp, 500, "write: %s\n",
-                     strerror_r(errno, msg, sizeof msg));
+                     errno_text(errno, msg, sizeof msg));
         return;
     }
     if (written != len) {
@@ -108,7 +110,7 @@ static void handle_append(const struct http_handlers *h, unsigned long long n,
     }
     if (fdatasync(h->append_fd) != 0) {
         http_respond(resp, 500, "fdatasync: %s\n",
-                     strerror_r(errno, msg, sizeof msg));
+                     errno_text(errno, msg, sizeof msg));
         return;
     }
     if (h->delay_ms > 0) {

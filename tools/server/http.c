@@ -4,9 +4,10 @@
  * the event loop, the pool or what the routes do (handlers.c); see
  * jobpool-httpd.c for how the parts meet.
  *
- * Parsing is deliberately minimal: one request line, headers scanned only
- * for Connection, Content-Length and Transfer-Encoding, no request bodies,
- * no percent-decoding.  Anything it does not understand is answered with an
+ * Parsing is deliberately minimal: GET and HEAD only, lines ending in CRLF
+ * or a bare LF, one request line, headers scanned only for Connection,
+ * Content-Length and Transfer-Encoding, no request bodies, no
+ * percent-decoding.  Anything it does not understand is answered with an
  * error status and the connection is closed, which is always safe.
  */
 #include "config.h"
@@ -127,24 +128,64 @@ static void parse_target(const char *t, const char *end,
     }
 }
 
+/* The length of the request head at the start of buf[0, len), up to and
+ * including the empty line that ends it, or 0 if it is not all there yet.
+ * Lines end in LF, with or without a CR before it: RFC 9112 (2.2) lets a
+ * server take a bare LF as a line end, and clients typed by hand send
+ * one. */
+static size_t head_length(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len, *lf;
+
+    while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        if (lf == p || (lf == p + 1 && *p == '\r'))
+            return (size_t)(lf + 1 - buf);
+        p = lf + 1;
+    }
+    return 0;
+}
+
+/* Returns where the line after the one at p starts, and sets *stop to the
+ * end of the one at p, before its LF and any CR.  The line must end in LF
+ * before end. */
+static const char *next_line(const char *p, const char *end, const char **stop)
+{
+    const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+    *stop = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+    return lf + 1;
+}
+
 size_t http_parse(const char *buf, size_t len, struct http_request *req)
 {
-    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    size_t head_len =
+        head_length(buf, len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX);
+    const char *end = buf + head_len;
     const char *eol, *sp1, *sp2, *line;
-    size_t head_len;
+    size_t method_len;
 
-    if (end == NULL)
+    *req = (struct http_request){.route = ROUTE_NONE, .status = 400};
+    if (head_len == 0)
         return len >= HTTP_HEAD_MAX ? parse_error(req, 431, len) : 0;
-    head_len = (size_t)(end - buf) + 4;
-    if (head_len > HTTP_HEAD_MAX)
-        return parse_error(req, 431, len);
+    /* A CR anywhere but before an LF is invalid (RFC 9112, 2.2). */
+    for (line = buf; line < end;) {
+        const char *next = next_line(line, end, &eol);
+
+        if (memchr(line, '\r', (size_t)(eol - line)) != NULL)
+            return parse_error(req, 400, len);
+        line = next;
+    }
 
     /* The request line: METHOD SP TARGET SP HTTP/1.x */
-    eol = memmem(buf, head_len, "\r\n", 2);
+    line = next_line(buf, end, &eol);
     sp1 = memchr(buf, ' ', (size_t)(eol - buf));
     sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
     if (sp2 == NULL || sp1[1] != '/')
         return parse_error(req, 400, len);
+    /* HEAD is GET without the body (RFC 9110, 9.3.2): the same handler and
+     * the same headers, also on the error statuses below. */
+    method_len = (size_t)(sp1 - buf);
+    req->head = method_len == 4 && memcmp(buf, "HEAD", 4) == 0;
     if (eol - sp2 - 1 == 8 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0)
         req->keep_alive = true;
     else if (eol - sp2 - 1 == 8 && memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)
@@ -152,9 +193,9 @@ size_t http_parse(const char *buf, size_t len, struct http_request *req)
     else
         return parse_error(req, 505, len);
 
-    /* Headers: each line ends in CRLF; the last one's CRLF is at end. */
-    for (line = eol + 2; line < end;) {
-        const char *lend = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+    /* Headers, up to the empty line that ends the head. */
+    while (line < end) {
+        const char *lend, *next = next_line(line, end, &lend);
         const char *v;
 
         if ((v = header_value(line, lend, "Connection")) != NULL) {
@@ -168,10 +209,10 @@ size_t http_parse(const char *buf, size_t len, struct http_request *req)
         } else if (header_value(line, lend, "Transfer-Encoding") != NULL) {
             return parse_error(req, 400, len);
         }
-        line = lend + 2;
+        line = next;
     }
 
-    if (sp1 - buf == 3 && memcmp(buf, "GET", 3) == 0) {
+    if (req->head || (method_len == 3 && memcmp(buf, "GET", 3) == 0)) {
         parse_target(sp1 + 1, sp2, req);
     } else {
         req->route = ROUTE_NONE;
@@ -221,19 +262,26 @@ const char *http_reason(int status)
     }
 }
 
-size_t http_format(const struct http_response *resp, bool keep_alive, char *out)
+size_t http_format(const struct http_response *resp, bool keep_alive, bool head,
+                   char *out)
 {
+    /* Every route takes the same methods: a 405 lists them (RFC 9110,
+     * 15.5.6). */
     int n = snprintf(out, HTTP_RESPONSE_MAX,
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n"
                      "Connection: %s\r\n"
+                     "%s"
                      "\r\n",
                      resp->status, http_reason(resp->status), resp->body_len,
-                     keep_alive ? "keep-alive" : "close");
+                     keep_alive ? "keep-alive" : "close",
+                     resp->status == 405 ? "Allow: GET, HEAD\r\n" : "");
 
-    /* The head is under 160 bytes and the body under HTTP_BODY_MAX. */
+    /* The head is under 180 bytes and the body under HTTP_BODY_MAX. */
     assert(n > 0 && (size_t)n + resp->body_len <= HTTP_RESPONSE_MAX);
+    if (head)
+        return (size_t)n; /* the Content-Length of GET, and no body */
     memcpy(out + n, resp->body, resp->body_len);
     return (size_t)n + resp->body_len;
 }

@@ -28,6 +28,7 @@ struct http_request {
     enum http_route route;
     int status;           /* for ROUTE_NONE: 400, 404, 405, 431, 505 */
     bool keep_alive;      /* the client allows another request after this one */
+    bool head;            /* HEAD: answered as GET, without the body */
     unsigned long long n; /* /append's n */
 };
 
@@ -38,12 +39,13 @@ struct http_response {
 };
 
 /*
- * Parses the request head at the start of buf[0, len).  Returns 0 while the
- * head is incomplete, or the length of the head once it is complete, with
- * *req filled in.  A malformed head still returns a length (all of len) and
- * sets route = ROUTE_NONE, an error status and keep_alive = false: the
- * connection is answered, then closed.  A request with a body is refused
- * (400), so the head is the whole request.
+ * Parses the request head at the start of buf[0, len); its lines may end
+ * in CRLF or in a bare LF.  Returns 0 while the head is incomplete, or the
+ * length of the head once it is complete, with *req filled in.  A
+ * malformed head still returns a length (all of len) and sets route =
+ * ROUTE_NONE, an error status and keep_alive = false: the connection is
+ * answered, then closed.  A request with a body is refused (400), so the
+ * head is the whole request.  A method other than GET and HEAD gets 405.
  */
 size_t http_parse(const char *buf, size_t len, struct http_request *req);
 
@@ -55,8 +57,10 @@ void http_respond(struct http_response *resp, int status, const char *fmt, ...)
 const char *http_reason(int status);
 
 /* Writes the whole response, status line, headers and body, into
- * out[HTTP_RESPONSE_MAX] and returns its length. */
-size_t http_format(const struct http_response *resp, bool keep_alive,
+ * out[HTTP_RESPONSE_MAX] and returns its length.  For head (the answer to
+ * HEAD), the body is left out; Content-Length still gives its length.  A
+ * 405 lists the methods allowed in an Allow header. */
+size_t http_format(const struct http_response *resp, bool keep_alive, bool head,
                    char *out);
 
 #endif /* JOBPOOL_HTTPD_HTTP_H */

@@ -45,8 +45,18 @@
  * With --inline the same handlers run on the loop thread, which is what this
  * program exists to compare against (make bench-httpd).
  *
- * Left out on purpose: timeouts on idle connections, request bodies, TLS,
- * more than one loop thread, back-pressure beyond one job per connection.
+ * Timers: epoll_wait()'s timeout is the soonest of three deadlines.  A
+ * connection waiting for a request is closed once --idle-timeout-ms have
+ * passed since it was accepted or last answered; the timeout is the same
+ * for every connection, so the waiting ones sit on one list in deadline
+ * order, appended at the tail and expired from the head.  A listener
+ * paused because accept() failed (out of file descriptors, say) is retried
+ * after ACCEPT_RETRY_MS; its failures are logged at most once a minute.
+ * And a drain gives up after FLUSH_TIMEOUT_MS.
+ *
+ * Left out on purpose: request bodies, TLS, timeouts on a client that stops
+ * reading a response (but for the drain's), more than one loop thread,
+ * back-pressure beyond one job per connection.
  *
  * Files:
  *   jobpool-httpd.c  this comment, the command line, main()
@@ -56,6 +66,7 @@
  *   server.h         the structures those four share
  *   http.c           HTTP/1.1 parsing and response formatting
  *   handlers.c       the routes' handlers: /fast, /append, /compress
+ *   errtext.c        errno messages that any thread may build
  */
 #include "config.h"
 
@@ -68,22 +79,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#define IDLE_TIMEOUT_MS 60000
+#define IDLE_TIMEOUT_MAX_MS 86400000 /* a day; epoll_wait() takes an int */
+
 /* the command line */
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: jobpool-httpd [--port N] [--threads N] [--inline] "
-                "[--dir DIR] [--delay-ms N]\n"
-                "  --port N      TCP port on 127.0.0.1; 0 picks a free one "
-                "(default 8080)\n"
-                "  --threads N   worker threads; 0 = one per CPU (default 0)\n"
-                "  --inline      run the slow handlers on the loop thread\n"
-                "  --dir DIR     where /append writes jobpool-httpd.data "
-                "(default .)\n"
-                "  --delay-ms N  each /append also sleeps N ms, a slower "
-                "disk (default 0)\n"
-                "Routes: GET /fast, /append?n=N, /compress, /stats.  "
-                "SIGTERM or SIGINT drains and exits.\n");
+    fprintf(to,
+            "usage: jobpool-httpd [--port N] [--threads N] [--inline] "
+            "[--dir DIR]\n"
+            "                     [--delay-ms N] [--idle-timeout-ms N]\n"
+            "  --port N      TCP port on 127.0.0.1; 0 picks a free one "
+            "(default 8080)\n"
+            "  --threads N   worker threads; 0 = one per CPU (default 0)\n"
+            "  --inline      run the slow handlers on the loop thread\n"
+            "  --dir DIR     where /append writes jobpool-httpd.data "
+            "(default .)\n"
+            "  --delay-ms N  each /append also sleeps N ms, a slower "
+            "disk (default 0)\n"
+            "  --idle-timeout-ms N\n"
+            "                close a connection that sends no whole "
+            "request within N ms of\n"
+            "                opening or of its last response; 0 = never "
+            "(default %d)\n"
+            "Routes: GET or HEAD /fast, /append?n=N, /compress, /stats.  "
+            "SIGTERM or SIGINT\n"
+            "drains and exits.\n",
+            IDLE_TIMEOUT_MS);
 }
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
@@ -108,12 +131,14 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"inline", no_argument, NULL, 'i'},
         {"dir", required_argument, NULL, 'd'},
         {"delay-ms", required_argument, NULL, 'D'},
+        {"idle-timeout-ms", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch, which = 0;
 
-    *opt = (struct options){.port = 8080, .dir = "."};
+    *opt = (struct options){
+        .port = 8080, .dir = ".", .idle_timeout_ms = IDLE_TIMEOUT_MS};
     while ((ch = getopt_long(argc, argv, "", longopts, &which)) != -1) {
         bool ok = true;
 
@@ -132,6 +157,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'D':
             ok = parse_uint(optarg, 60000, &opt->delay_ms);
+            break;
+        case 'T':
+            ok = parse_uint(optarg, IDLE_TIMEOUT_MAX_MS, &opt->idle_timeout_ms);
             break;
         case 'h':
             usage(stdout);

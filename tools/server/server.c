@@ -20,15 +20,27 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 64
 #define FLUSH_TIMEOUT_MS 10000
-#define ACCEPT_RETRY_MS 100
 
 void warn_errno(const char *what, int err)
 {
-    fprintf(stderr, "jobpool-httpd: %s: %s\n", what, strerror(err));
+    char msg[ERRNO_TEXT_MAX];
+
+    fprintf(stderr, "jobpool-httpd: %s: %s\n", what,
+            errno_text(err, msg, sizeof msg));
+}
+
+/* The monotonic clock in milliseconds. */
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail */
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /* shutdown */
@@ -46,28 +58,41 @@ static void server_drain(struct server *srv)
     if (close(srv->listen_fd) != 0)
         warn_errno("close listener", errno);
     srv->listen_fd = -1;
+    srv->accept_paused = false;
     for (struct conn *c = srv->conns; c != NULL; c = c->next)
         if (c->state == CONN_READING)
             conn_close(srv, c);
     if (srv->pool != NULL && (rc = job_pool_shutdown(srv->pool)) != 0)
         warn_errno("job_pool_shutdown", rc);
-    clock_gettime(CLOCK_MONOTONIC, &srv->flush_deadline);
-    srv->flush_deadline.tv_sec += FLUSH_TIMEOUT_MS / 1000;
+    srv->now = monotonic_ms(); /* the shutdown may have taken a while */
+    srv->flush_deadline = srv->now + FLUSH_TIMEOUT_MS;
 }
 
-/* How long epoll_wait() may sleep: forever, or until a paused listener is
- * retried, or until the flush deadline. */
+/* Shortens *wait, in ms from now or -1 for forever, so that it ends by
+ * deadline. */
+static void wait_at_most(const struct server *srv, long long deadline,
+                         long long *wait)
+{
+    long long ms = deadline > srv->now ? deadline - srv->now : 0;
+
+    if (*wait < 0 || ms < *wait)
+        *wait = ms;
+}
+
+/* How long epoll_wait() may sleep: forever, or until the flush deadline,
+ * a paused listener's retry or the first idle connection's deadline,
+ * whichever comes first. */
 static int loop_timeout(const struct server *srv)
 {
-    struct timespec now;
-    long long ms;
+    long long wait = -1;
 
-    if (!srv->draining)
-        return srv->accept_paused ? ACCEPT_RETRY_MS : -1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = (srv->flush_deadline.tv_sec - now.tv_sec) * 1000LL +
-         (srv->flush_deadline.tv_nsec - now.tv_nsec) / 1000000;
-    return ms > 0 ? (int)ms : 0;
+    if (srv->draining)
+        wait_at_most(srv, srv->flush_deadline, &wait);
+    if (srv->accept_paused)
+        wait_at_most(srv, srv->accept_retry, &wait);
+    if (srv->idle_first != NULL)
+        wait_at_most(srv, srv->idle_first->idle_deadline, &wait);
+    return (int)wait; /* at most a day: see IDLE_TIMEOUT_MAX_MS */
 }
 
 /* The event loop.  Returns 0 after a signal once every connection is
@@ -76,18 +101,18 @@ int server_run(struct server *srv)
 {
     struct epoll_event events[MAX_EVENTS];
 
+    srv->now = monotonic_ms();
     while (!srv->draining || srv->open_conns > 0) {
         int timeout = loop_timeout(srv);
         int n;
 
-        if (srv->draining && timeout == 0)
+        if (srv->draining && srv->now >= srv->flush_deadline)
             break; /* clients that stopped reading: give up on them */
         n = epoll_wait(srv->epfd, events, MAX_EVENTS, timeout);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
+        if (n < 0 && errno != EINTR)
             return errno;
-        if (n == 0 && srv->accept_paused)
+        srv->now = monotonic_ms();
+        if (srv->accept_paused && srv->now >= srv->accept_retry)
             accept_pause(srv, false);
         for (int i = 0; i < n; i++) {
             void *p = events[i].data.ptr;
@@ -101,6 +126,7 @@ int server_run(struct server *srv)
             else
                 conn_event(srv, p, events[i].events);
         }
+        idle_expire(srv);
         while (srv->dead != NULL) {
             struct conn *c = srv->dead;
 
@@ -155,6 +181,7 @@ int server_open(struct server *srv, const struct options *opt, unsigned *port)
 
     memset(srv, 0, sizeof *srv);
     srv->listen_fd = srv->signal_fd = srv->epfd = -1;
+    srv->idle_timeout_ms = opt->idle_timeout_ms;
 
     /* Signals arrive through signalfd only.  The pool's workers block all
      * signals themselves, so none of them can take SIGTERM either. */
@@ -176,8 +203,10 @@ int server_open(struct server *srv, const struct options *opt, unsigned *port)
         goto fail_completions;
     }
     if ((rc = http_handlers_init(&srv->handlers, opt->dir, opt->delay_ms))) {
+        char msg[ERRNO_TEXT_MAX];
+
         fprintf(stderr, "jobpool-httpd: data file in %s: %s\n", opt->dir,
-                strerror(rc));
+                errno_text(rc, msg, sizeof msg));
         goto fail_handlers;
     }
     srv->listen_fd = listen_loopback(opt->port, port);
