@@ -20,13 +20,26 @@
  * job_pool_shutdown(), which either races the producers or comes after
  * them; and a monitor.
  *
- * Granularity and memory model: as in jobpool.pml, whose comments give the
- * reasons.  One step holds at most one access to a variable that another
- * thread may touch at the same time; mutex acquisitions are folded into the
- * step after them and releases into the step before them.  The model is
- * sequentially consistent; the seq_cst pairs it relies on are jobpool.pml's
- * (rule 2 against rule 3).  Idle waiters (job_pool_wait_idle()) and queue
- * limits are left out: jobpool.pml and room.pml model them.
+ * Granularity: as in jobpool.pml, whose comments give the reasons.  One
+ * step holds at most one access to a variable that another thread may
+ * touch at the same time; mutex acquisitions are folded into the step
+ * after them and releases into the step before them.
+ *
+ * Memory model: sequentially consistent, except for one store, the one the
+ * growth protocol depends on: a producer's publication of a job, the
+ * release store of tail_seq in job__queue_push().  It goes into a one-entry
+ * store buffer (tail_buffered) and reaches memory, where every other thread
+ * reads tail_seq, only when the buffer drains: at any moment (the process
+ * store_buffer), and at the latest before the producer's next full
+ * barrier, the seq_cst read-modify-write of tail_seq in queue_locked() or
+ * the unlock of tail_lock (glibc's unlock is an atomic exchange).  Until
+ * then the producer's own loads see its store (store forwarding) and
+ * everybody else sees the old value.  So the producer's loads of nspinning
+ * and head_seq may pass its store, as on x86 (TSO) and as C11 allows for a
+ * release store followed by seq_cst loads: the store-buffering pattern
+ * that stranded a job in issue 15 (README.md says which other stores are
+ * left unbuffered, and why).  Idle waiters (job_pool_wait_idle()) and
+ * queue limits are left out: jobpool.pml and room.pml model them.
  */
 
 #ifndef MAXT
@@ -57,6 +70,16 @@
  *   BUG_NO_LOOK_AGAIN     job__worker_exit_or_stay() never stays
  *   BUG_IGNORE_EXITING    queue_locked() does not count a thread that is
  *                         leaving (nexiting) as one to run the job
+ *   BUG_GROWTH_WITHOUT_RMW queue_locked() makes the seq_cst
+ *                         read-modify-write of tail_seq only when a worker
+ *                         is parked (rule 2), not before the growth check:
+ *                         the code before the fix of issue 15, whose
+ *                         published job may still sit in the store buffer
+ *                         when job__reserve_growth() loads nspinning
+ *   BUG_RULE2_WITHOUT_RMW rule 2 without its read-modify-write of tail_seq:
+ *                         the load of nspinning with the job perhaps still
+ *                         in the store buffer (the same bug on the wake
+ *                         path, which the code never had)
  * Configuration:
  *   START_OK              pthread_create() never fails (by default any
  *                         start may fail, with EAGAIN)
@@ -86,8 +109,36 @@ byte spurious = SPURIOUS;
 bool park_waiting[MAXT]; /* blocked on the place's park_cond */
 
 /* ---- the queue as two counters; a job is known by its number ---- */
-byte tail_seq; /* queue.tail_seq, stored under tail_lock */
+byte tail_seq; /* queue.tail_seq in memory, stored under tail_lock */
 byte head_seq; /* queue.head_seq, stored under head_lock */
+
+/*
+ * The store buffer of the thread that holds tail_lock, for its one store
+ * of tail_seq (a push): true while the store tail_seq + 1 waits in it.
+ * Only a producer stores tail_seq, at most once per turn of tail_lock, and
+ * it drains the buffer before it unlocks, so one entry is enough.  The
+ * holder reads OWN_TAIL, everybody else tail_seq.
+ */
+bool tail_buffered;
+#define OWN_TAIL (tail_seq + tail_buffered)
+/* A full barrier of the holder (a seq_cst read-modify-write, or the atomic
+ * exchange of an unlock) waits until its store buffer has drained. */
+#define DRAINED (!tail_buffered)
+#define UNLOCK_TAIL DRAINED -> RELEASE(tail_lock)
+/* The read-modify-write of tail_seq that queue_locked() makes before the
+ * growth check loads nspinning (the fix of issue 15), as a guard of that
+ * load's step: the RMW, then the load. */
+#ifndef BUG_GROWTH_WITHOUT_RMW
+#define GROWTH_RMW DRAINED
+#else
+#define GROWTH_RMW true
+#endif
+/* And the one of rule 2. */
+#ifndef BUG_RULE2_WITHOUT_RMW
+#define RULE2_RMW DRAINED
+#else
+#define RULE2_RMW true
+#endif
 
 /* ---- the pool: under tail_lock unless said otherwise ---- */
 byte stack[MAXT];   /* pool->parked: stack[nparked - 1] is the top */
@@ -153,7 +204,9 @@ byte nfinished;     /* producers and shutdown that returned */
      nparked == 0 && nrunning == nlive + nstarted && nstarting == 0 &&   \
      nexiting == 0 && nlive + nstarted < MAXT && !create_failed)
 
-bool violation; /* set by the monitor, for the error message */
+/* Set by the monitor when a property fails, to name it in the error
+ * message. */
+bool job_stranded, wakeup_lost, start_lost, too_many_live;
 
 /* job__unpark_one(), worker.c, inside a step that holds tail_lock. */
 #define UNPARK_ONE(w)                                                    \
@@ -182,45 +235,59 @@ inline worker_wake(w)
  * job__reserve_growth(), submit.c, with tail_lock held; releases it (the
  * caller's unlock).  nstarting and nlive are guarded by the lock; the
  * seq_cst load of nspinning, then the seq_cst load of head_seq, are one
- * step each.
+ * step each.  rmw is what precedes the load of nspinning: GROWTH_RMW for a
+ * producer (queue_locked()), true for rule 3, which has stored nothing
+ * that may be buffered.
+ *
+ * The unlock waits for the store buffer to drain (UNLOCK_TAIL).  With an
+ * empty buffer it belongs to the step of the load before it; with a store
+ * still buffered the step stops there, and the buffer may drain, and other
+ * threads run, between the load and the unlock, as in the code.
  */
 #define GROWTH_FULL (nstarting != 0 || nlive >= MAXT)
-inline reserve_growth(grow)
+inline reserve_growth(grow, rmw)
 {
     if
-    :: atomic { (GROWTH_FULL || nspinning != 0) -> RELEASE(tail_lock) }
-    :: atomic { !GROWTH_FULL && nspinning == 0 -> skip };
+    :: atomic { rmw && (GROWTH_FULL || nspinning != 0) -> UNLOCK_TAIL }
+    :: atomic { rmw && !GROWTH_FULL && nspinning == 0 -> skip };
        atomic {
            if
-           :: tail_seq != head_seq -> nstarting++; grow = true
+           :: OWN_TAIL != head_seq -> nstarting++; grow = true
            :: else
            fi;
-           RELEASE(tail_lock)
+           UNLOCK_TAIL
        }
     fi
 }
 
 /*
- * The end of queue_locked() after a push, with tail_lock held; releases it.
- * Rule 2 when a worker is parked: the seq_cst read-modify-write of tail_seq
- * (nothing to see under SC) and load of nspinning, then
+ * The end of queue_locked() after a push, with tail_lock held and the
+ * job's store of tail_seq perhaps still buffered; releases tail_lock.
+ * Rule 2 when a worker is parked: the seq_cst read-modify-write of
+ * tail_seq, which drains the store buffer, and load of nspinning, then
  * job__unpark_one(); one step, as the stack and nparked are touched only
  * under tail_lock in an elastic pool (wake_helper_if_needed() loads
- * nparked without it, but does not act on the value there).  Otherwise
- * job__reserve_growth().
+ * nparked without it, but does not act on the value there).  Otherwise,
+ * growth: the read-modify-write when the pool has room (nlive below
+ * max_threads), then job__reserve_growth(); with no room, queue_locked()
+ * returns at once, and reserve_growth() unlocks in its first step (the load
+ * of nspinning it makes there is then dead).  An RMW merged into the step
+ * of the load that follows it loses no behaviour: the buffer may drain on
+ * its own at any earlier moment.
  */
 inline wake_or_grow(sleeper, grow)
 {
     if
     :: nparked > 0 ->
         atomic {
+            RULE2_RMW ->
             if
             :: nspinning == 0 -> UNPARK_ONE(sleeper)
             :: else
             fi;
-            RELEASE(tail_lock)
+            UNLOCK_TAIL
         }
-    :: else -> reserve_growth(grow)
+    :: else -> reserve_growth(grow, GROWTH_RMW)
     fi
 }
 
@@ -330,8 +397,10 @@ proctype producer(byte me)
             :: stopping -> rc = ESHUTDOWN_RC; RELEASE(tail_lock)
             :: !stopping && NO_WORKER -> rc = NO_WORKER_RC; RELEASE(tail_lock)
             :: else ->
-                assert(ran[tail_seq] == 0);
-                tail_seq++;
+                /* job__queue_push(): the release store of tail_seq,
+                 * into the store buffer */
+                assert(!tail_buffered && ran[tail_seq] == 0);
+                tail_buffered = true;
                 rc = 0
             fi
         };
@@ -352,8 +421,8 @@ new_worker:
                     nstarting++;
                     RELEASE(tail_lock)
                 :: else ->
-                    assert(ran[tail_seq] == 0);
-                    tail_seq++;
+                    assert(!tail_buffered && ran[tail_seq] == 0);
+                    tail_buffered = true;
                     rc = 0
                 fi
             };
@@ -609,7 +678,7 @@ have_job:
                };
                if
                :: helper != NONE -> atomic { RELEASE(tail_lock) }
-               :: else -> reserve_growth(grow)
+               :: else -> reserve_growth(grow, true)
                fi;
                if
                :: helper != NONE -> worker_wake(helper)
@@ -758,6 +827,7 @@ proctype shutdown()
         od;
         state = STOPPED;
         assert(head_seq == tail_seq && nlive == 0 && nrunning == 0);
+        assert(!tail_buffered);
         n = 0;
         do
         :: n < NTOTAL ->
@@ -778,15 +848,12 @@ active proctype monitor()
 {
 end:
     if
-    :: atomic {
-        (stranded || lost_wakeup || nlive > MAXT
+    :: atomic { stranded -> job_stranded = true; assert(!job_stranded) }
+    :: atomic { lost_wakeup -> wakeup_lost = true; assert(!wakeup_lost) }
 #ifndef NO_LOST_START
-         || lost_start
+    :: atomic { lost_start -> start_lost = true; assert(!start_lost) }
 #endif
-        ) ->
-        violation = true;
-        assert(!violation)
-       }
+    :: atomic { nlive > MAXT -> too_many_live = true; assert(!too_many_live) }
     :: atomic {
         nfinished == NPROD + 1 ->
         assert(tail_seq + nshut + nagain == NTOTAL);
@@ -794,6 +861,22 @@ end:
                threads_alive == 0)
        }
     fi
+}
+
+/* The store buffer of the holder of tail_lock drains on its own, at any
+ * moment.  The holder still holds the lock: it waits for the drain before
+ * it unlocks. */
+proctype store_buffer()
+{
+end:
+    do
+    :: atomic {
+        tail_buffered ->
+        assert(tail_lock != 0);
+        tail_seq++;
+        tail_buffered = false
+       }
+    od
 }
 
 init
@@ -811,6 +894,7 @@ init
 #if NPROD == 2
         run producer(1);
 #endif
-        run shutdown()
+        run shutdown();
+        run store_buffer()
     }
 }

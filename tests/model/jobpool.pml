@@ -1,11 +1,12 @@
 /*
  * jobpool.pml: a Promela model of jobpool's submit / spin / park / wake /
- * wait_idle / shutdown protocol (lib/worker.c, lib/pool.c, lib/queue.c).
- * README.md in this directory says what is modelled and abstracted and how
- * to run it; check-model.sh checks it and shows that planted bugs fail.
+ * wait_idle / shutdown protocol (lib/submit.c, lib/worker.c, lib/pool.c,
+ * lib/queue.c).  README.md in this directory says what is modelled and
+ * abstracted and how to run it; check-model.sh checks it and shows that
+ * planted bugs fail.
  *
- * Line numbers ("worker.c:119") are those of commit 2630de5; the function
- * named beside each one is the stable reference.
+ * Functions are named beside each step; line numbers would not survive the
+ * next edit of those files.
  *
  * Threads: NPROD producers submitting NJOBS jobs each, NW workers, one
  * thread in job_pool_wait_idle(), one thread in job_pool_shutdown() racing
@@ -27,9 +28,13 @@
  * operations give SC where the protocol needs it: the producer's seq_cst
  * read-modify-write of tail_seq and load of nspinning (rule 2) against a
  * former spinner's decrement of nspinning and seq_cst load of tail_seq
- * (rule 3).  The one relaxed load the design expects to be stale, the
- * worker's fast-path look at idle_waiters (worker.c:257), may return 0 at
- * any time in the model.
+ * (rule 3).  The read-modify-write is what makes that so: without it the
+ * release store of tail_seq could wait in the store buffer past the load
+ * of nspinning, which this model cannot represent (elastic.pml models that
+ * store buffer; README.md, "Memory model").  The one relaxed load the
+ * design expects to be stale, the worker's fast-path look at idle_waiters
+ * (in job__worker_main(), after run_until_dry()), may return 0 at any time
+ * in the model.
  */
 
 #ifndef NJOBS
@@ -72,7 +77,8 @@
  *   BUG_NO_RULE3        a former spinner never wakes a helper
  *   BUG_PARK_IF         park() waits with "if (!wake)" instead of "while"
  *   BUG_IDLE_NO_RECHECK park() does not look at idle_waiters under tail_lock
- *                       (only the fast path at worker.c:257 notifies)
+ *                       (only the fast path in job__worker_main()
+ *                       notifies)
  * Proposed fix, for the lost wake-up the model finds with NW=3:
  *   BUG_NO_CHAIN_WAKE   a worker woken from park() skips rule 3 (the lost
  *                       wake-up with 3 workers this model found in the C
@@ -172,7 +178,8 @@ byte nfinished;     /* threads that returned */
  * that is not parked is inside a job, which may block for ever: nothing
  * but a later submit or shutdown would take the queued job ("the rules
  * never leave a queued job behind a running one while a parked worker
- * could take it", worker.c:24-25).  Looked at only while tail_lock is free,
+ * could take it", the wake rules at the top of worker.c).  Looked at only
+ * while tail_lock is free,
  * because a producer pushes and picks a sleeper in one critical section.
  * A worker popped from the stack counts as awake: whoever popped it wakes
  * it.
@@ -182,7 +189,7 @@ bool lost_wakeup_found; /* set by the monitor, for the error message */
     (tail_lock == 0 && (tail_seq != head_seq || BATCHED) &&              \
      nparked > 0 && nparked + nrunning == NW)
 
-/* unpark_one(), worker.c:82-92, inside a step that holds tail_lock. */
+/* job__unpark_one(), worker.c, inside a step that holds tail_lock. */
 #define UNPARK_ONE(w)                                                    \
     if                                                                   \
     :: nparked > 0 ->                                                    \
@@ -192,7 +199,7 @@ bool lost_wakeup_found; /* set by the monitor, for the error message */
     :: else -> w = NONE                                                  \
     fi
 
-/* job__worker_wake(), worker.c:73-79: lock park_lock, set wake, signal
+/* job__worker_wake(), worker.c: lock park_lock, set wake, signal
  * park_cond, unlock.  One step: wake is guarded by park_lock, and the
  * signal is the step's one shared access. */
 inline worker_wake(w)
@@ -206,7 +213,7 @@ inline worker_wake(w)
     }
 }
 
-/* notify_idle_waiters(), worker.c:169-174: broadcast idle_cond under
+/* job__notify_idle_waiters(), worker.c: broadcast idle_cond under
  * pool->lock. */
 #define NOTIFY_IDLE_WAITERS                                              \
     atomic {                                                             \
@@ -217,7 +224,9 @@ inline worker_wake(w)
 
 /* ---------------------------------------------------------------------- */
 
-/* job_submit_detached(), worker.c:104-134, NJOBS times. */
+/* job_submit_detached(), submit.c, NJOBS times: submit_fast() and
+ * queue_locked() (a pool that is neither elastic nor bounded), then
+ * follow_up(). */
 proctype producer()
 {
     byte k;
@@ -226,20 +235,21 @@ proctype producer()
     do
     :: k < NJOBS ->
         atomic {
-            ACQUIRE(tail_lock);                         /* :111 */
+            ACQUIRE(tail_lock);
             k++;
             if
-            :: stopping ->                              /* :112-113 */
+            :: stopping ->                  /* queue_locked(): ESHUTDOWN */
                 nrefused++;
-                RELEASE(tail_lock);                     /* :125 */
-                goto submitted                          /* :127-130 */
+                RELEASE(tail_lock);
+                goto submitted              /* submit_slow(): refuse() */
             :: else ->
-                /* :115, job__queue_push(), queue.c:117-136: fill the slot,
-                 * then the release store of tail_seq (queue.c:134) */
+                /* job__queue_push(), queue.c: fill the slot, then the
+                 * release store of tail_seq */
                 tail_seq++
             fi;
-            /* Rule 2, :119: pool->parked is guarded by tail_lock; with no
-             * parked worker the critical section ends here (:125). */
+            /* Rule 2 in queue_locked(): pool->parked is guarded by
+             * tail_lock; with no parked worker the critical section ends
+             * here (submit_fast()'s unlock). */
 #ifdef BUG_NO_RULE2
             RELEASE(tail_lock);
             goto submitted
@@ -250,8 +260,8 @@ proctype producer()
             fi
 #endif
         };
-        /* :120-122: the seq_cst read-modify-write of tail_seq (adds 0:
-         * nothing to see in an SC model), then the seq_cst load of
+        /* queue_locked(): the seq_cst read-modify-write of tail_seq (adds
+         * 0: nothing to see in an SC model), then the seq_cst load of
          * nspinning */
         atomic {
             if
@@ -260,12 +270,12 @@ proctype producer()
             fi
         };
         atomic {
-            UNPARK_ONE(sleeper);                        /* :123 */
-            RELEASE(tail_lock)                          /* :125 */
+            UNPARK_ONE(sleeper);
+            RELEASE(tail_lock)
         };
 submitted:
         if
-        :: sleeper != NONE -> worker_wake(sleeper)     /* :131-132 */
+        :: sleeper != NONE -> worker_wake(sleeper)     /* follow_up() */
         :: else
         fi
     :: else -> break
@@ -273,9 +283,9 @@ submitted:
     nfinished++
 }
 
-/* job__worker_main(), worker.c:236-281, with take_job() (:136-144),
- * wake_helper_if_needed() (:147-165), spin_for_work() (:179-197) and
- * park() (:200-234) inlined. */
+/* job__worker_main(), worker.c, with take_job(), wake_helper_if_needed(),
+ * spin_for_work(), park(), sleep_parked() (a pool that is not elastic) and
+ * run_until_dry() inlined. */
 proctype worker(byte me)
 {
     bool was_spinning, spin_taking, taken, dry, stop, waiters;
@@ -337,17 +347,17 @@ next_job:
     :: else
     fi;
 #endif
-    /* take_job(), :247 and :140-142, with job__queue_pop(),
-     * queue.c:138-159.  The pop loads tail_seq (or uses tail_seen, an older
-     * value of the same increasing counter) and stores head_seq: one step,
-     * which is sound because a pop that saw a job still sees it later.  A
-     * worker that was not spinning calls the job at once (:250-251). */
+    /* take_job(), with job__queue_pop(), queue.c, under head_lock.  The
+     * pop loads tail_seq (or uses tail_seen, an older value of the same
+     * increasing counter) and stores head_seq: one step, which is sound
+     * because a pop that saw a job still sees it later.  A worker that was
+     * not spinning (in run_until_dry()) calls the job at once. */
     atomic {
-        ACQUIRE(head_lock);                             /* :140 */
+        ACQUIRE(head_lock);
         if
         :: head_seq != tail_seq ->
             job = head_seq;
-            head_seq++;                                 /* queue.c:157 */
+            head_seq++;                 /* the release store of head_seq */
             taken = true;
 #ifdef BATCH
             /* job__queue_claim(): may claim the next job (the code claims
@@ -370,10 +380,10 @@ next_job:
             :: true
             fi
 #endif
-        :: else -> taken = false                        /* queue.c:142-146 */
+        :: else -> taken = false                        /* empty */
         fi;
 #ifndef BUG_CLAIM_LATE
-        RELEASE(head_lock);                             /* :142 */
+        RELEASE(head_lock);
 #endif
         if
 #ifdef BATCH
@@ -450,11 +460,11 @@ got_job:
         if
         :: was_spinning ->                              /* :248 */
 #ifndef BUG_NO_RULE3
-            /* Rule 3, wake_helper_if_needed(), :147-165: loads of
+            /* Rule 3, wake_helper_if_needed(): loads of
              * tail_seq (seq_cst), head_seq, then (BATCH: each batch, and
              * nspinning before nparked) nparked, nspinning (seq_cst), each
              * only if the one before leaves a wake possible */
-            atomic { seen = tail_seq };                 /* :150-151 */
+            atomic { seen = tail_seq };         /* job__work_queued() */
 #ifdef BATCH
             if
             :: seen != head_seq -> work = true
@@ -486,29 +496,29 @@ got_job:
                     :: else ->
 #else
             if
-            :: seen == head_seq -> skip                 /* :152-156 */
+            :: seen == head_seq -> skip                 /* no work */
             :: else ->
                 if
-                :: nparked == 0 -> skip                 /* :157 */
+                :: nparked == 0 -> skip                 /* relaxed */
                 :: else ->
                     if
-                    :: nspinning != 0 -> skip           /* :158-159 */
+                    :: nspinning != 0 -> skip           /* seq_cst */
                     :: else ->
 #endif
                         atomic {
-                            ACQUIRE(tail_lock);         /* :160 */
-                            UNPARK_ONE(helper);         /* :161 */
-                            RELEASE(tail_lock)          /* :162 */
+                            ACQUIRE(tail_lock);
+                            UNPARK_ONE(helper);
+                            RELEASE(tail_lock)
                         };
                         if
-                        :: helper != NONE -> worker_wake(helper) /* :163-164 */
+                        :: helper != NONE -> worker_wake(helper)
                         :: else
                         fi
                     fi
                 fi
             fi;
 #endif
-            /* job.fn(job.ctx), :250-251 */
+            /* run_until_dry(): job->fn(job->ctx) */
             d_step {
                 was_spinning = false;
                 seen = 0;
@@ -519,7 +529,7 @@ got_job:
             }
         :: else
         fi;
-        /* the release store of completed, :252 */
+        /* run_until_dry(): the release store of completed */
         d_step { completed[me]++; ndone++; nrunning--; job = 0; taken = false };
         goto next_job
     :: else
@@ -533,7 +543,8 @@ got_job:
     :: else
     fi;
 
-    /* :257-258: a relaxed load of idle_waiters, then notify_idle_waiters().
+    /* job__worker_main(), once run_until_dry() has returned: a relaxed
+     * load of idle_waiters, then job__notify_idle_waiters().
      * The load may be stale, so it may miss a waiter at any time (a stale
      * non-zero value would only broadcast to nobody).  When it does see
      * one, the load is folded into the step that takes pool->lock: once
@@ -549,14 +560,19 @@ got_job:
        }
     fi;
 
-    seen = head_seq;                                    /* :259-260 */
-    nspinning++;                                        /* :261 seq_cst */
+    /* seen_tail, the load of head_seq, and the seq_cst increment of
+     * nspinning.  The code increments first and loads seen_tail at the top
+     * of the next turn of its loop; the older head_seq loaded here can
+     * only make the spin below see a job sooner, and a take that then
+     * finds the queue empty goes back to the spin, still counted. */
+    seen = head_seq;
+    nspinning++;                                        /* seq_cst */
 
-    /* spin_for_work(), :179-197, polls tail_seq; the spin may run out at
-     * any moment (a timeout, a descheduled thread, or stopping seen). */
+    /* spin_for_work() polls tail_seq; the spin may run out at any moment
+     * (a timeout, a descheduled thread, or stopping seen). */
 spin:
     if
-    :: tail_seq != seen ->                              /* :185-187 */
+    :: tail_seq != seen ->
         goto spin_take
 #ifdef BATCH
     /* at a look at the clock: a batch holds a job */
@@ -566,8 +582,8 @@ spin:
     :: batch[2] != NONE -> goto spin_take
 #endif
 #endif
-    :: true ->                                          /* :188-189, :194-195 */
-        /* park(), :200-234 */
+    :: true ->                          /* the spin ran out, or stopping */
+        /* park() */
 #ifdef BUG_EXIT_UNLOCKED
         dry = (tail_seq == head_seq);
         stop = stopping;
@@ -575,8 +591,9 @@ spin:
             ACQUIRE(tail_lock);
 #else
         atomic {
-            ACQUIRE(tail_lock);                         /* :206 */
-            /* :207-209: tail_seq and stopping only change under tail_lock,
+            ACQUIRE(tail_lock);
+            /* job__work_queued() and stopping: tail_seq and stopping only
+             * change under tail_lock,
              * so the load of head_seq is this step's one racy access */
             dry = (tail_seq == head_seq);
             stop = stopping;
@@ -584,11 +601,11 @@ spin:
 #ifdef BUG_IDLE_NO_RECHECK
             waiters = false;
 #else
-            waiters = (idle_waiters != 0);              /* :210 */
+            waiters = (idle_waiters != 0);
 #endif
             seen = 0;
 #ifndef BATCH
-            /* :220-222: onto the stack, nparked++.  Folded into this step:
+            /* Onto the stack, nparked++.  Folded into this step:
              * with tail_lock held and the queue seen empty no job can be
              * pushed, so none popped, and nothing can change what the load
              * of head_seq saw in between. */
@@ -640,16 +657,16 @@ spin:
             waiters = false;
             goto spin_take
         }
-    :: dry && stop ->                                   /* :211 */
+    :: dry && stop ->                                   /* PARK_EXIT */
         atomic {
-            nspinning--;                                /* :212 seq_cst */
-            RELEASE(tail_lock);                         /* :213 */
+            nspinning--;                                /* seq_cst */
+            RELEASE(tail_lock);
         };
         if
-        :: waiters -> NOTIFY_IDLE_WAITERS               /* :216-217 */
+        :: waiters -> NOTIFY_IDLE_WAITERS
         :: else
         fi;
-        atomic {                                        /* :218, :275-278 */
+        atomic {                        /* job__worker_main() returns */
 #ifdef BATCH
             assert(batch[me] == NONE);
 #endif
@@ -660,23 +677,24 @@ spin:
     :: else
     fi;
     atomic {
-        nspinning--;                                    /* :223 seq_cst */
-        RELEASE(tail_lock);                             /* :224 */
+        nspinning--;                                    /* seq_cst */
+        RELEASE(tail_lock);
         dry = false;
         stop = false
     };
     if
-    :: waiters -> NOTIFY_IDLE_WAITERS                   /* :225-226 */
+    :: waiters -> NOTIFY_IDLE_WAITERS
     :: else
     fi;
 
-    /* :228-232: lock park_lock; while (!wake) cond_wait; wake = false */
+    /* sleep_parked(): lock park_lock; while (!wake) pthread_cond_wait();
+     * wake = false; unlock */
     atomic {
-        ACQUIRE(park_lock[me]);                         /* :228 */
+        ACQUIRE(park_lock[me]);
         waiters = false;
         if
         :: wake[me] -> goto woken
-        :: else -> COND_WAIT_BEGIN(park_waiting[me], park_lock[me]) /* :230 */
+        :: else -> COND_WAIT_BEGIN(park_waiting[me], park_lock[me])
         fi
     };
 park_wait:
@@ -687,7 +705,7 @@ park_wait:
         goto woken
 #else
         if
-        :: wake[me] -> goto woken                       /* :229 */
+        :: wake[me] -> goto woken
         :: else ->
             COND_WAIT_BEGIN(park_waiting[me], park_lock[me]);
             goto park_wait
@@ -696,8 +714,8 @@ park_wait:
     };
 woken:
     atomic {
-        wake[me] = false;                               /* :231 */
-        RELEASE(park_lock[me]);                         /* :232 */
+        wake[me] = false;
+        RELEASE(park_lock[me]);
 #ifdef BUG_NO_CHAIN_WAKE
         was_spinning = false;
 #else
@@ -723,15 +741,15 @@ worker_exit:
     skip
 }
 
-/* job_pool_wait_idle(), pool.c:347-361, with add_idle_waiter() (:336-345),
- * pool_is_idle() (:326-332) and job__completed() (worker.c:94-102). */
+/* job_pool_wait_idle(), pool.c, with add_idle_waiter(), pool_is_idle() and
+ * job__completed() (worker.c). */
 proctype waiter()
 {
     byte c, t;
     bool idle_then;
 
-    /* :351 lock pool->lock, then register under tail_lock (:356,
-     * :338-344).  One step: until idle_waiters is 1 no thread wants
+    /* Lock pool->lock, then register under tail_lock (add_idle_waiter()).
+     * One step: until idle_waiters is 1 no thread wants
      * pool->lock (a worker notifies only after seeing a waiter), so
      * holding it alone is invisible. */
     atomic {
@@ -741,16 +759,16 @@ proctype waiter()
         idle_waiters++;
         RELEASE(tail_lock)
     };
-    c = completed[0];                                   /* worker.c:98-99 */
+    c = completed[0];                           /* job__completed() */
 check:
     c = c + completed[1];
 #if NW == 3
     c = c + completed[2];
 #endif
     atomic {
-        t = tail_seq;                                   /* :330-331 */
+        t = tail_seq;                           /* pool_is_idle() */
         if
-        :: c == t ->                                    /* :357 */
+        :: c == t ->
             /* ghost: was the pool idle at this instant? */
             idle_then = (ndone == t);
             c = 0;
@@ -758,8 +776,8 @@ check:
         :: else ->
             c = 0;
             t = 0;
-            /* :358: pool->lock is held from the load of tail_seq on, so
-             * the wait begins in this step */
+            /* pthread_cond_wait(idle_cond): pool->lock is held from the
+             * load of tail_seq on, so the wait begins in this step */
             COND_WAIT_BEGIN(idle_waiting, pool_lock);
             COND_WOKEN(idle_waiting) && pool_lock == 0 ->
             COND_RETURN(idle_waiting, pool_lock);
@@ -768,10 +786,10 @@ check:
         fi
     };
     atomic {
-        ACQUIRE(tail_lock);                             /* :359, :338 */
-        idle_waiters--;                                 /* :339-343 */
-        RELEASE(tail_lock);                             /* :344 */
-        RELEASE(pool_lock);                             /* :360 */
+        ACQUIRE(tail_lock);             /* add_idle_waiter(pool, -1) */
+        idle_waiters--;
+        RELEASE(tail_lock);
+        RELEASE(pool_lock);
         /* wait_idle returns only after an instant at which every accepted
          * job had completed */
         assert(idle_then);
@@ -780,10 +798,10 @@ check:
     }
 }
 
-/* job_pool_shutdown(), pool.c:364-387, with begin_drain() (:99-117) and
- * join_workers() (:121-133).  There is one caller: the state changes under
- * pool->lock (:368-376, :379-381) and the stopped_cond wait (:383-384)
- * block nobody and are left out. */
+/* job_pool_shutdown(), pool.c: shutdown_until(), with begin_drain(), then
+ * the wait until every worker has exited and job__workers_reap_locked().
+ * There is one caller: the state changes under pool->lock and the wait on
+ * stopped_cond block nobody and are left out. */
 proctype shutdown()
 {
     byte n;
@@ -802,7 +820,7 @@ proctype shutdown()
     fi;
 #endif
 
-    /* begin_drain(), :103-108: set stopping and take the stack, under
+    /* begin_drain(): set stopping and take the stack, under
      * tail_lock.  In the model stopping is read only under tail_lock (the
      * spin's look at it is covered by "the spin may run out"), so it is
      * stored in the same step as the racy store of nparked. */
@@ -810,11 +828,11 @@ proctype shutdown()
     stopping = true;
 #endif
     atomic {
-        ACQUIRE(tail_lock);                             /* :103 */
+        ACQUIRE(tail_lock);
 #if !defined(BUG_STOP_UNLOCKED) && !defined(BUG_STOP_EARLY)
-        stopping = true;                                /* :104 */
+        stopping = true;
 #endif
-        n = nparked;                                    /* :105-107 */
+        n = nparked;
         drained[0] = stack[0];
         drained[1] = stack[1];
         stack[0] = NONE;
@@ -824,12 +842,12 @@ proctype shutdown()
         stack[2] = NONE;
 #endif
         nparked = 0;
-        RELEASE(tail_lock)                              /* :108 */
+        RELEASE(tail_lock)
     };
 #ifdef BUG_STOP_UNLOCKED
     stopping = true;
 #endif
-    /* :110-116, from the top of the stack down */
+    /* begin_drain(): wake each, from the top of the stack down */
     do
     :: n > 0 ->
         d_step { n--; w = drained[n]; drained[n] = 0 };
@@ -837,7 +855,7 @@ proctype shutdown()
     :: else -> break
     od;
 
-    /* join_workers(), :121-133; then STOPPED.  Every job accepted so far
+    /* Every worker has exited: reap; then STOPPED.  Every job accepted so far
      * ran exactly once. */
     atomic {
         ALL_EXITED ->
