@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the consumer tests (test-consumer*.sh).  Installs the build into
 # a temporary directory with `make install DESTDIR=...`, as a package build
 # does, and sets:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds tests/consumer with CMake, through pkg_check_modules(IMPORTED_TARGET)
 # and PkgConfig::JOBPOOL, against a temporary install; runs it and checks
 # that it loaded the installed library.  Skipped (77) without cmake.

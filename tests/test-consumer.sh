@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs into a temporary directory and builds a consumer with
 # `pkg-config --cflags --libs jobpool`, as a user would, with pkg-config's
 # --define-variable=prefix standing for a relocated install.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * How fast this machine moves a cache line between two CPUs right now.
  *
