@@ -5,12 +5,15 @@
 # left out of the benchmark (which says so when it runs), never an error.
 # The library and its tests need none of them.
 
-# JOBPOOL_BENCH_PEER_PKG(NAME, VARIABLE-PREFIX, PKG-CONFIG-MODULE, WHAT)
+# JOBPOOL_BENCH_PEER_PKG(NAME, VARIABLE-PREFIX, PKG-CONFIG-MODULE, WHAT,
+#                        HEADER, CALL)
 # ----------------------------------------------------------------------
 # A peer found by pkg-config: --without-NAME leaves it out; otherwise it is
-# in when pkg-config finds MODULE.  Sets have_NAME to yes or no, defines
-# HAVE_<NAME> and the conditional HAVE_<NAME>, and substitutes
-# VARIABLE-PREFIX_CFLAGS and _LIBS.
+# in when pkg-config finds MODULE and a program that includes HEADER and
+# makes CALL links with the compiler (pkg-config may find the build
+# machine's library for a compiler that cannot use it, musl-gcc or
+# gcc -m32).  Sets have_NAME to yes or no, defines HAVE_<NAME> and the
+# conditional HAVE_<NAME>, and substitutes VARIABLE-PREFIX_CFLAGS and _LIBS.
 AC_DEFUN([JOBPOOL_BENCH_PEER_PKG], [
 AC_ARG_WITH([$1],
   [AS_HELP_STRING([--without-$1],
@@ -21,8 +24,11 @@ have_$1=no
 AS_IF([test "x$with_$1" != xno],
   [PKG_CHECK_MODULES([$2], [$3], [have_$1=yes], [have_$1=no])])
 AS_IF([test "x$have_$1" = xyes],
+  [JOBPOOL_LINKS_WITH([$3], [$$2_CFLAGS], [$$2_LIBS],
+     [[#include <$5>]], [[$6;]], [], [have_$1=no])])
+AS_IF([test "x$have_$1" = xyes],
   [AC_DEFINE([HAVE_]m4_toupper([$1]), [1],
-     [Define if jobpool-bench has the $4 peer])])
+     [Define if jobpool-bench has the $1 peer])])
 AM_CONDITIONAL([HAVE_]m4_toupper([$1]), [test "x$have_$1" = xyes])
 ])
 

@@ -21,18 +21,10 @@ AS_IF([test "x$with_check" != xno],
   [PKG_CHECK_MODULES([CHECK], [check >= 0.9.6], [have_check=yes],
      [have_check=no])])
 AS_IF([test "x$have_check" = xyes],
-  [AC_MSG_CHECKING([whether $CC links against Check])
-   jobpool_save_CFLAGS=$CFLAGS
-   jobpool_save_LIBS=$LIBS
-   CFLAGS="$CFLAGS $CHECK_CFLAGS"
-   LIBS="$CHECK_LIBS $LIBS"
-   AC_LINK_IFELSE([AC_LANG_PROGRAM([[#include <check.h>]],
-       [[SRunner *sr = srunner_create(suite_create("configure"));
-         srunner_free(sr);]])],
-     [], [have_check=no])
-   CFLAGS=$jobpool_save_CFLAGS
-   LIBS=$jobpool_save_LIBS
-   AC_MSG_RESULT([$have_check])])
+  [JOBPOOL_LINKS_WITH([Check], [$CHECK_CFLAGS], [$CHECK_LIBS],
+     [[#include <check.h>]],
+     [[SRunner *sr = srunner_create(suite_create("configure"));
+       srunner_free(sr);]], [], [have_check=no])])
 AS_IF([test "x$have_check" != xyes],
   [AS_IF([test "x$with_check" = xyes],
      [AC_MSG_FAILURE([--with-check: no Check >= 0.9.6 that $CC can link])])

@@ -11,6 +11,7 @@
 #                 PKG_CONFIG_PATH=$pcdir, pkg-config finds the installed copy.
 #   relocate      the pkg-config --define-variable options that do the same
 #                 with the installed jobpool.pc, one per absolute directory
+# and defines loaded_libs (below).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,3 +37,15 @@ case $libdir in
    exit 1 ;;
 esac
 test -d "$libdir"
+
+# loaded_libs PROGRAM: the shared libraries PROGRAM loads, listed as ldd
+# lists them, by the program's own dynamic loader: glibc's ldd cannot list
+# a program linked against musl, whose loader lists it with --list.
+loaded_libs() {
+    interp=$(readelf -l "$1" |
+        sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+    case $interp in
+    */ld-musl-*) "$interp" --list "$1" || true ;;
+    *) ldd "$1" ;;
+    esac
+}

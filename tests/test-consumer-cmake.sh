@@ -52,8 +52,9 @@ consumer() {
     # CMake links the library by its full path and records its directory
     # as the build tree's RUNPATH: no LD_LIBRARY_PATH is needed.
     "$tmp/$name/consumer"
-    if ! ldd "$tmp/$name/consumer" | grep -q "$libdir/libjobpool.so.0"; then
-        ldd "$tmp/$name/consumer" >&2
+    if ! loaded_libs "$tmp/$name/consumer" |
+        grep -q "$libdir/libjobpool.so.0"; then
+        loaded_libs "$tmp/$name/consumer" >&2
         echo "the $name consumer did not load $libdir/libjobpool.so.0" >&2
         exit 1
     fi

@@ -19,4 +19,5 @@ ${CC:-cc} ${SANITIZER_FLAGS:-} -o "$tmp/consumer" \
     "$top_srcdir/tests/consumer/consumer.c" $(pc --cflags) $(pc --libs)
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
 # The binary must have loaded the installed copy.
-LD_LIBRARY_PATH="$libdir" ldd "$tmp/consumer" | grep -q "$libdir/libjobpool.so.0"
+LD_LIBRARY_PATH="$libdir" loaded_libs "$tmp/consumer" |
+    grep -q "$libdir/libjobpool.so.0"
