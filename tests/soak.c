@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * soak: runs for a given time with random bursts, random job lengths and
  * pools coming and going, and checks that every accepted job ran, that no

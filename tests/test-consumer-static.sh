@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Links tests/consumer statically against the installed libjobpool.a with
 # `pkg-config --static --libs jobpool`, runs it, and checks that it has no
 # dynamic dependency on libjobpool.so.  Skipped (77) when the static

@@ -1,12 +1,16 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs into a temporary directory and builds a consumer with
 # `pkg-config --cflags --libs jobpool`, as a user would, with pkg-config's
-# --define-variable=prefix standing for a relocated install.
+# --define-variable standing for a relocated install: prefix, and each
+# directory that configure was given as an absolute path.
 set -eu
 . "$top_srcdir/tests/install-tmp.sh"
 
 export PKG_CONFIG_PATH="$(dirname "$installed_pc")"
-pc() { pkg-config --define-variable=prefix="$tmp/root$prefix" "$@" jobpool; }
+# $relocate is split into its options: it holds no spaces (mktemp's name,
+# configure's directories).
+pc() { pkg-config $relocate "$@" jobpool; }
 
 test "$(pc --variable=libdir)" = "$libdir"
 test "$(pc --modversion)" = "$PACKAGE_VERSION"
@@ -15,4 +19,5 @@ ${CC:-cc} ${SANITIZER_FLAGS:-} -o "$tmp/consumer" \
     "$top_srcdir/tests/consumer/consumer.c" $(pc --cflags) $(pc --libs)
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
 # The binary must have loaded the installed copy.
-LD_LIBRARY_PATH="$libdir" ldd "$tmp/consumer" | grep -q "$libdir/libjobpool.so.0"
+LD_LIBRARY_PATH="$libdir" loaded_libs "$tmp/consumer" |
+    grep -q "$libdir/libjobpool.so.0"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The C and C++ sources are formatted as the tree's .clang-format says.
 # Skipped (77) when clang-format is not installed.  The file list is the
 # tree's own code: the library, the public header, the tests and the tools.

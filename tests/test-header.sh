@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The public header compiles on its own as strict C99 and as C++.
 set -eu
 tmp=$(mktemp -d)

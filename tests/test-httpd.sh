@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tools/jobpool-httpd end to end, over 127.0.0.1 with curl (skipped, 77,
 # without curl): the routes answer, keep-alive reuses the connection, every
 # /append reaches the data file, HEAD has no body, another method gets 405

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The manual pages: every function the public header declares with JOB_API
 # has a page (or an alias page, a one-line ".so man3/PAGE.3", to the page
 # that documents it); every page is installed by doc/Makefile.am; every page

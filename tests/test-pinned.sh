@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The Check suites again, with every thread on one CPU: producers, workers
 # and waiters then interleave only at preemption points, which exercises
 # other orders than two CPUs do.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The shared library exports exactly the functions the public header
 # declares, each one tagged with the symbol version of the node that lists
 # it in the linker version script (JOBPOOL_0 for 0.1's functions,

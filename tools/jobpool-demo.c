@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool-demo: fire-and-forget jobs, drained at shutdown.
  *

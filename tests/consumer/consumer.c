@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A program built the way users build: against the installed header and
  * library, found with pkg-config. */
 #include <jobpool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool-bench: declarations shared by the driver, the workloads and the
  * peer adapters.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The peers and workloads this binary knows, in the order reports list them.
  * A peer that configure did not find stays listed with no adapter, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool-bench: compares jobpool with other C thread pools.
  *

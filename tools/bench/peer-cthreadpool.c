@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Peer: C-Thread-Pool (Pithikos/C-Thread-Pool), compiled into this binary
  * from the thpool.c that configure found (see thpool-unit.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Peer: libuv's thread pool, through uv_queue_work().
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Peer: oneTBB, through a task_arena of its own.
  *

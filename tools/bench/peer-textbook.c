@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Peer: the textbook thread pool, written here as a baseline.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Draws jobpool-bench results (its --csv output) as two bar charts:
 #   gnuplot -e "csv='doc/bench.csv'; outdir='doc'" tools/bench/plot.gp
 # writes outdir/bench-throughput.png (job rates, higher is better) and

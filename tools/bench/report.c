@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Summaries of the collected results, written as a table for people or as
  * CSV or JSON for programs.  Each workload x metric x peer gets the median

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Compiles C-Thread-Pool's thpool.c, at the path configure found
  * (--with-cthreadpool-src), into a convenience library for jobpool-bench.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Small helpers for the workloads: clocks, a latch, calibrated busy work,
  * process measurements, and the child's output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workload blocking-offload: the pool's intended use, jobs that block.
  *

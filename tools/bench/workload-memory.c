@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workload memory-drain: what a backlog costs and how fast it clears.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workloads throughput-1p, -2p and -4p: P producers submit a fixed total of
  * empty jobs (each an atomic increment of one shared counter) as fast as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workload tiny-work: one producer submits jobs of about 1 us of busy work
  * each (a spin loop calibrated once per process with clock_gettime).  With

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workload wakeup-latency: how long an idle pool takes to start a job, and
  * what an idle pool costs.
