@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool: fire-and-forget background jobs on a pool of threads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Happens-before annotations for valgrind's helgrind and DRD.
  *

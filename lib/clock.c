@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Time for the library's bounded waits: everything is measured on
  * CLOCK_MONOTONIC, so that setting the wall clock can neither stretch nor

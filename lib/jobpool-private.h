@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Declarations shared between the library's files.  Nothing here is part of
  * the public API; the public header is included, never the reverse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The public structs and their compatibility rules (see job_pool_options in
  * jobpool.h), the statistics snapshot, and the version query.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The pool's lifecycle: create, wait_idle, shutdown, cancel, destroy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The job queue: a FIFO of 16-byte slots in 64 KiB blocks, with one lock for
  * producers and one for consumers, and the workers' batches that consumers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Submitting: the fast path that queues a job and wakes a worker if one
  * must be woken, and the slow paths taken only when a pool refuses a job

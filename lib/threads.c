@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Worker threads: their places, how they are started (at create, and later
  * by an elastic pool that needs one more), and how they are joined.

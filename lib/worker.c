@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Workers and the submit path that wakes them.
  *
@@ -472,6 +473,12 @@ static void worker_start(job_pool *pool)
 {
     if (pool->thread_start != NULL)
         pool->thread_start(pool->thread_hook_arg);
+    /* The thread that started this one counts it in nlive under pool->lock
+     * once pthread_create() has returned.  Wait for that: while a shutdown
+     * drains, this thread could otherwise find the queue empty and leave,
+     * taking nlive below zero (found by tests/model/elastic.pml). */
+    (void)pthread_mutex_lock(&pool->lock);
+    (void)pthread_mutex_unlock(&pool->lock);
     (void)pthread_mutex_lock(&pool->queue.tail_lock);
     atomic_fetch_add_explicit(&pool->nspinning, 1, memory_order_seq_cst);
     pool->nstarting--;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection: pthread_create and the allocator fail at the k-th call;
  * and one race forced open: a worker emptying a batch under a cancel.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runs every suite.  CK_FORK=no runs them in-process, for valgrind and gdb. */
 #include "helpers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Test helpers: latches that make timing deterministic, job functions that
  * record what they did, and Check glue.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Batches: jobs a worker claimed from a deep queue stay queued, are handed
  * back by a cancel exactly once and in order, and are run by another

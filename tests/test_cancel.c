@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stopping early: job_pool_shutdown_timed() and job_pool_cancel_queued(),
  * alone and together (Java's shutdownNow(), without lost jobs).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Elastic pools (min_threads..max_threads, idle_timeout_ms), the thread
  * hooks, stack_size, and the thread counters in the statistics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Defects found from outside (issue 12's list), each pinned by a test:
  * cancelled callers, a wait from a hand-back, growth while draining,

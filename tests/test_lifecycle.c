@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Creating and destroying pools: options, defaults, bad input, versions. */
 #include "helpers.h"
 

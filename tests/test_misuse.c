@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Every public function given NULL, an absurd value, or a call in the wrong
  * state returns its documented error and leaves a usable pool usable.

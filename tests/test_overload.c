@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Bounded queues: queue_limit, the three overflow policies, the timed
  * submit, and what each does from a worker and once shutdown has begun.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The pool and the host process: signals, handlers, fork. */
 #include "helpers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shutdown: drains what was accepted, refuses the rest, always returns. */
 #include "helpers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress with bounded time: many pools coming and going, producers racing
  * shutdown while jobs resubmit themselves, and the thread count coming back

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Submitting: exactly-once execution, order, threads, visibility. */
 #include "helpers.h"
 

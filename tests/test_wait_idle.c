@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wait_idle: returns at an instant when nothing is queued or running. */
 #include "helpers.h"
 

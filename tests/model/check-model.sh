@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Model-checks jobpool's protocols with Spin (README.md beside this script
 # explains the models): the submit / park / wake / wait_idle / shutdown
 # protocol (jobpool.pml), room in a bounded queue (room.pml), and an elastic
@@ -266,6 +267,14 @@ main_lane() {
     verify BUG_GROWTH_WITHOUT_RMW fail 256 "-DBUG_GROWTH_WITHOUT_RMW" \
         "$quick" "-m10000 -w20" \
         "planted bug: growth checked with the job in the store buffer" ||
+        m_status=1
+    verify BUG_NO_DRAIN_GROWTH fail 256 "-DBUG_NO_DRAIN_GROWTH" \
+        "$quick" "-m10000 -w20" \
+        "planted bug: no thread started once shutdown has begun" ||
+        m_status=1
+    verify BUG_START_BEFORE_COUNTED fail 256 "-DBUG_START_BEFORE_COUNTED" \
+        "$quick" "-m10000 -w20" \
+        "planted bug: a new thread leaves before it is counted in nlive" ||
         m_status=1
     verify BUG_RULE2_WITHOUT_RMW fail 256 "-DNJOBS=3 -DBUG_RULE2_WITHOUT_RMW" \
         "$quick" "-m10000 -w20" \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * elastic.pml: a Promela model of an elastic pool's threads coming and
  * going while jobs are submitted (jobpool 0.2): lib/worker.c ("Elastic
@@ -192,7 +193,7 @@ byte nfinished;     /* producers and shutdown that returned */
     (tail_lock == 0 && tail_seq != head_seq && nparked > 0 &&            \
      nparked + nrunning == nlive + nstarted)
 /*
- * A lost start: while RUNNING, a job is queued, no worker is parked, every
+ * A lost start: before STOPPED (draining grows too), a job is queued, no worker is parked, every
  * live worker is inside a job, no start is reserved, no thread is leaving
  * (it will look again), fewer than max_threads are live, and no
  * pthread_create() has failed: "starts another whenever a job is queued
@@ -200,7 +201,7 @@ byte nfinished;     /* producers and shutdown that returned */
  * "the job waits for the workers there are".
  */
 #define lost_start                                                       \
-    (tail_lock == 0 && state == RUNNING && tail_seq != head_seq &&       \
+    (tail_lock == 0 && state != STOPPED && tail_seq != head_seq &&       \
      nparked == 0 && nrunning == nlive + nstarted && nstarting == 0 &&   \
      nexiting == 0 && nlive + nstarted < MAXT && !create_failed)
 
@@ -244,7 +245,7 @@ inline worker_wake(w)
  * still buffered the step stops there, and the buffer may drain, and other
  * threads run, between the load and the unlock, as in the code.
  */
-#define GROWTH_FULL (nstarting != 0 || nlive >= MAXT)
+#define GROWTH_FULL (nlive >= MAXT)
 inline reserve_growth(grow, rmw)
 {
     if
@@ -252,7 +253,8 @@ inline reserve_growth(grow, rmw)
     :: atomic { rmw && !GROWTH_FULL && nspinning == 0 -> skip };
        atomic {
            if
-           :: OWN_TAIL != head_seq -> nstarting++; grow = true
+           /* One start per job in the FIFO: starts run side by side. */
+           :: OWN_TAIL - head_seq > nstarting -> nstarting++; grow = true
            :: else
            fi;
            UNLOCK_TAIL
@@ -316,7 +318,13 @@ inline worker_add_locked(rc, p)
         p = NONE;
         rc = ESHUTDOWN_RC;
         if
+#ifdef BUG_NO_DRAIN_GROWTH
         :: state == RUNNING && room ->
+#else
+        /* Growth goes on while draining; shutdown's join is one step with
+         * STOPPED here, so the code's joining flag needs no variable. */
+        :: state != STOPPED && room ->
+#endif
             rc = EAGAIN_RC;
             if
             :: PLACE_FREE(0) -> p = 0
@@ -489,6 +497,11 @@ end_unused:
     do
     :: atomic { go[me] -> go[me] = false };
 start:
+        /* worker_start() first takes and drops pool->lock, which its
+         * creator holds until it has counted it in nlive. */
+#ifndef BUG_START_BEFORE_COUNTED
+        atomic { pool_lock == 0 -> skip };
+#endif
         /* worker_start(): the start hook, then, under tail_lock, count
          * itself spinning and give up the reservation.  From here the
          * worker counts in nspinning until it holds a job. */

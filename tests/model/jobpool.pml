@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool.pml: a Promela model of jobpool's submit / spin / park / wake /
  * wait_idle / shutdown protocol (lib/submit.c, lib/worker.c, lib/pool.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * room.pml: a Promela model of how a submitter waits for room in a bounded
  * queue (jobpool 0.2): lib/submit.c ("Room in a bounded queue" at the top,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make bench-httpd: what offloading buys an event loop.
 #
 # Runs tools/jobpool-httpd twice, its slow handlers first offloaded to the

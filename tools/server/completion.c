@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The completion queue: finished jobs from the pool's workers back to the
  * loop thread (see completion.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The completion queue of jobpool-httpd: the way back from a pool worker to
  * the loop thread, as in nginx's thread pools and Redis's bio.  A FIFO of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The connections of jobpool-httpd, and the listener that makes them: read
  * a request, answer it at once or hand it to the pool, send the response,

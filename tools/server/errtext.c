@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * errno_text(): strerror_r() whichever form the C library declares.  glibc
  * with _GNU_SOURCE (which configure defines) has

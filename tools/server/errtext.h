@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Error messages that any thread may build: strerror() may return a static
  * buffer that another thread's call overwrites, and strerror_r() has two

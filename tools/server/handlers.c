@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The handlers of jobpool-httpd's routes: what the server does once a
  * request is parsed.  /append blocks on the disk (write, then fdatasync)

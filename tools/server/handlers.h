@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The handlers of jobpool-httpd's routes, with no sockets, no event loop
  * and no threads of their own.  For the slow routes http_run() blocks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The HTTP side of jobpool-httpd: just enough HTTP/1.1 to serve GET
  * requests over keep-alive connections.  Nothing here knows about sockets,

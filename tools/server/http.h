@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The HTTP side of jobpool-httpd: request parsing and response formatting,
  * with no sockets, no event loop and no threads.  The routes' handlers are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jobpool-httpd: an example HTTP/1.1 server whose event loop never blocks,
  * because it hands blocking work to a jobpool.  Copy the pattern, not the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The event loop of jobpool-httpd and the server's lifecycle: setting up
  * the sockets, the completion queue and the pool; dispatching epoll events

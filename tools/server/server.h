@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the files of jobpool-httpd share: the connection and server
  * structures and the functions that pass between the event loop
