@@ -11,7 +11,9 @@
  *   - Return values are 0 on success or a positive errno value, as pthreads
  *     do.  errno itself is never set or relied upon.
  *   - A submit that fails never calls the job and leaves ctx with the caller.
- *   - Every submit that returned 0 runs exactly once, on a worker thread,
+ *   - Every submit that returned 0 runs exactly once (on a worker thread,
+ *     or in the submitting thread under JOB_OVERFLOW_CALLER_RUNS or a
+ *     worker's blocking submit to a full queue of its own pool),
  *     before job_pool_shutdown() or job_pool_destroy() returns.
  *   - The library keeps no global state, installs no signal handler, never
  *     prints, and never calls abort() or exit().
@@ -58,7 +60,9 @@ extern "C" {
  * thread unless their description says otherwise. */
 typedef struct job_pool job_pool;
 
-/* A job: called once, on a worker thread, with the ctx given at submit. */
+/* A job: called once with the ctx given at submit, on a worker thread (or
+ * in the submitter when a full queue makes it run there; see
+ * enum job_overflow). */
 typedef void (*job_fn)(void *ctx);
 
 /*
