@@ -252,8 +252,9 @@ main_lane() {
         "$small" "-m10000 -w22" "2x1 jobs, max 2 threads" || m_status=1
     verify elastic-1-place pass 512 "-DMAXT=1 -DNPROD=2" "$small" \
         "-m10000 -w22" "2x2 jobs, max 1 thread" || m_status=1
-    for bug in BUG_EXIT_WITHOUT_POOL_LOCK BUG_EXIT_OFF_STACK \
-        BUG_NO_LOOK_AGAIN; do
+    # BUG_EXIT_WITHOUT_POOL_LOCK is no longer a bug: a new thread now
+    # waits for pool->lock in worker_start() (README.md, Findings, 6).
+    for bug in BUG_EXIT_OFF_STACK BUG_NO_LOOK_AGAIN; do
         verify "$bug" fail 256 "-D$bug" "$quick" "-m10000 -w20" \
             "planted bug" || m_status=1
     done
