@@ -419,11 +419,14 @@ int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
     while ((n = take_batch(pool, end, batch)) != 0) {
         if (pool->queue_limit != 0)
             job__notify_space_waiters(pool);
-        job__notify_idle_waiters(pool);
         for (size_t i = 0; i < n; i++)
             handback(batch[i].fn, batch[i].ctx, arg);
         total += n;
     }
+    /* One wake-up for every batch: a wait_idle made by the hand-back
+     * itself looks at the counts and needs none. */
+    if (total != 0)
+        job__notify_idle_waiters(pool);
     if (count != NULL)
         *count = total;
     return 0;
