@@ -17,8 +17,38 @@
 #include <stdint.h>
 #include <time.h>
 
+/* The invariants each file states, checked in --enable-debug builds. */
+#ifdef JOBPOOL_DEBUG
+#include <assert.h>
+#define JOB__ASSERT(cond) assert(cond)
+#else
+#define JOB__ASSERT(cond) ((void)0)
+#endif
+
 /* Fields written by different threads live on different cache lines. */
 #define JOB__CACHELINE 64
+
+/* ThreadSanitizer does not model fences (gcc refuses them with -Wtsan). */
+#if defined(__SANITIZE_THREAD__)
+#define JOB__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define JOB__TSAN 1
+#endif
+#endif
+
+/* Loads *p after a sequentially consistent fence, so that no earlier
+ * access of the caller is ordered after the load.  Under ThreadSanitizer,
+ * a read-modify-write, which orders the same way at the price of a write. */
+static inline unsigned job__load_after_fence(_Atomic unsigned *p)
+{
+#ifdef JOB__TSAN
+    return atomic_fetch_add_explicit(p, 0, memory_order_seq_cst);
+#else
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load_explicit(p, memory_order_relaxed);
+#endif
+}
 
 /* One queued job: 16 bytes on LP64 platforms. */
 struct job__slot {
@@ -27,11 +57,11 @@ struct job__slot {
 };
 
 /*
- * The queue stores jobs in a list of fixed-size blocks, so it never copies
- * when it grows and frees memory as it drains.  A block is 64 KiB: 8 bytes
- * of link and 4095 slots, 16.002 bytes per queued job.
+ * A queue stores jobs in a list of fixed-size blocks, so it never copies
+ * when it grows and frees memory as it drains.  A block is 16 KiB: 8 bytes
+ * of link and 1023 slots, 16.02 bytes per queued job.
  */
-#define JOB__BLOCK_BYTES 65536u
+#define JOB__BLOCK_BYTES 16384u
 struct job__block {
     struct job__block *next; /* written before the slot that needs it is
                                 published through tail_seq */
@@ -40,26 +70,28 @@ struct job__block {
 #define JOB__BLOCK_SLOTS                                                       \
     ((JOB__BLOCK_BYTES - sizeof(struct job__block)) / sizeof(struct job__slot))
 
-/* Drained blocks a queue keeps for reuse: 256 KiB at most per pool. */
-#define JOB__SPARE_BLOCKS 4
+/* Drained blocks a queue keeps for reuse. */
+#define JOB__SPARE_BLOCKS 2
 
 /*
  * A two-lock FIFO (Michael and Scott's design, with blocks of slots instead
- * of one node per job): producers serialise on tail_lock, consumers on
+ * of one node per job): the producer side holds tail_lock, consumers
  * head_lock, so a submit never waits for a worker that is taking a job.
  * The producer publishes a slot by storing tail_seq; a consumer learns of it
- * by loading tail_seq, which it caches in tail_seen to avoid touching the
- * producer's cache line for every job.  The sequence numbers count jobs
- * since creation and never wrap in practice (2^64).
+ * by loading tail_seq, which it caches in tail_seen.  The sequence numbers
+ * count jobs since creation and never wrap in practice (2^64).  The first
+ * block is allocated by the first push, so a queue nobody uses costs no
+ * block.
  */
 struct job__queue {
     /* producer side */
     alignas(JOB__CACHELINE) pthread_mutex_t tail_lock;
     struct job__block *tail_block; /* tail_lock */
     size_t tail_index;             /* tail_lock: next free slot in tail_block */
-    /* Stored under tail_lock; loaded anywhere.  On a line of its own because
-     * spinning workers poll it: they must not pull the lock's line away
-     * from the producer. */
+    struct job__block *first;      /* tail_lock: stored once, before the
+                                      first job is published */
+    /* Stored (a sequentially consistent exchange) under tail_lock; loaded
+     * anywhere.  On a line of its own, which idle workers poll. */
     alignas(JOB__CACHELINE) _Atomic uint64_t tail_seq;
 
     /* consumer side */
@@ -67,117 +99,77 @@ struct job__queue {
     struct job__block *head_block; /* head_lock */
     size_t head_index;             /* head_lock: next slot to take */
     uint64_t tail_seen;            /* head_lock: a recent value of tail_seq */
-    /* Jobs that have left the FIFO: taken by a worker or a cancel, or
-     * claimed into a worker's batch.  Stored under head_lock; loaded
-     * anywhere. */
-    _Atomic uint64_t head_seq;
+    _Atomic uint64_t head_seq;     /* stored under head_lock: jobs taken
+                                      out, by a worker or a cancel */
 
-    /* Drained blocks kept for the producer, so that a queue that keeps
-     * crossing block boundaries does not call malloc and free (and fault
-     * in fresh pages) each time.  Each place is exchanged atomically: the
-     * consumer fills empty places, the producer empties full ones. */
+    /* Drained blocks kept for the producer.  Each place is exchanged
+     * atomically: the consumer fills empty places, the producer empties
+     * full ones. */
     alignas(
         JOB__CACHELINE) _Atomic(struct job__block *) spare[JOB__SPARE_BLOCKS];
 };
 
+/* queue.c */
 int job__queue_init(struct job__queue *q);
 void job__queue_destroy(struct job__queue *q);
-/* Appends a job; tail_lock must be held.  Returns 0 or ENOMEM. */
+/* Appends a job and publishes it; tail_lock must be held.  Returns 0 or
+ * ENOMEM. */
 int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
 /* Takes the oldest job into *out; head_lock must be held.  Returns false
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
+/* Jobs in the queue: published and not taken out, read without a lock. */
+static inline uint64_t job__queue_depth(struct job__queue *q)
+{
+    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_seq_cst);
+
+    return atomic_load_explicit(&q->tail_seq, memory_order_seq_cst) - head;
+}
 
 /*
- * A worker's batch: up to JOB__BATCH_MAX consecutive jobs that the worker
- * claimed from the head of the queue under one turn of head_lock, and that
- * anyone may take, one job at a time, by a compare-and-swap on claim.
- *
- * claim packs a generation (bits 16..63), the next slot to take (bits
- * 8..15) and the end of the batch (bits 0..7).  A taker reads the slot
- * first and then moves next on with a CAS that expects the generation it
- * read, so a CAS that succeeds took the slot's contents of that
- * generation: the owner refills only once next == end, and that value is
- * written after the taker's CAS.  The slots are atomic only so that a
- * taker's early read of a slot being refilled is not a data race; its CAS
- * then fails.  Generations wrap after 2^48 refills of one batch (years of
- * draining), and a stale CAS would need its taker stalled across all of
- * them.
+ * A shard: the queue of the threads that submit through it.  Each
+ * submitting thread is given a shard on its first submit to the pool and
+ * keeps it, so its jobs are taken in the order it submitted them, and in
+ * steady state a shard has one producer: no two threads write the same
+ * line per job.  Threads past the JOB__SHARDS-th share earlier shards.
  */
-#define JOB__BATCH_MAX 32u
-_Static_assert(JOB__BATCH_MAX < 256, "next and end are 8-bit fields of claim");
-/* Claims are made only when at least this many jobs per thread are queued
- * behind the one taken: 32 full batches each (see batch_share()). */
-#define JOB__BATCH_MIN_DEPTH 1024u
-#define JOB__BATCH_GEN_SHIFT 16
-#define JOB__BATCH_NEXT_SHIFT 8
-struct job__batch_slot {
-    _Atomic(job_fn) fn;
-    _Atomic(void *) ctx;
+#define JOB__SHARDS 64
+struct job__shard {
+    struct job__queue queue;
+    /* For queued_peak (submit.c): the deepest this shard has been seen,
+     * and a value of head_seq, so tail_seq - head_bound bounds its depth. */
+    size_t depth_peak;   /* queue.tail_lock */
+    uint64_t head_bound; /* queue.tail_lock */
 };
-struct job__batch {
-    _Atomic uint64_t claim; /* see above; written by the owner when it
-                               refills (next == end), by a CAS otherwise */
-    uint64_t seq;           /* head_lock: queue sequence number of slot 0 */
-    struct job__batch_slot slots[JOB__BATCH_MAX];
-};
-/* Fills b, whose jobs have all been taken, with up to want jobs from the
- * head of the queue and publishes them; head_lock must be held.  Returns
- * how many it claimed. */
-unsigned job__queue_claim(struct job__queue *q, struct job__batch *b,
-                          unsigned want);
-/* Jobs left in a batch. */
-static inline unsigned job__batch_left(uint64_t claim)
-{
-    return (unsigned)(claim & 0xffu) -
-           (unsigned)((claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu);
-}
-/* Takes the next job of b into *out.  Returns false when b is empty. */
-bool job__batch_take(struct job__batch *b, struct job__slot *out);
-/* Takes up to max of the next jobs of b whose sequence numbers are below
- * end into out[]; head_lock must be held (for b->seq).  Returns how many. */
-unsigned job__batch_take_before(struct job__batch *b, uint64_t end,
-                                struct job__slot *out, unsigned max);
 
 /* One worker thread, or a free place for one in an elastic pool. */
 struct job__worker {
     job_pool *pool;
     pthread_t thread;
     unsigned index;
+    unsigned cursor; /* only its thread: the shard it looks at first */
     /* A place is reused by a later thread once its thread has exited and
      * been joined. */
     bool started; /* pool->lock: pthread_create succeeded */
     bool exited;  /* pool->lock: the thread ran its stop hook and is
                      returning */
     bool joined;  /* pool->lock: pthread_join returned */
+    bool reaping; /* pool->lock: growth is joining the exited thread, with
+                     the lock dropped */
 
-    /* Jobs finished by the threads of this place.  Only the current thread
-     * stores it (release), so the jobs' writes are visible to whoever loads
-     * it (acquire); a new thread carries on from the joined one's count. */
-    alignas(JOB__CACHELINE) _Atomic uint64_t completed;
-    /* Jobs started by the threads of this place, from the queue or from
-     * any batch; stored like completed, before the job runs.  With
-     * cancel_taken, it counts the jobs that have left the queue: jobs in a
-     * batch are still queued. */
-    _Atomic uint64_t taken;
-    /* The current thread's watch on other workers' batches, to notice one
-     * whose owner takes nothing from it (blocked in a job) while this
-     * thread works through the queue: the place watched, whether its
-     * claim word was recorded, and that word.  Only this thread uses them. */
-    unsigned watch;
-    bool watch_armed;
-    uint64_t watch_claim;
-
-    /* The jobs this place's thread claimed; taken by it first, and by idle
-     * workers and cancel.  A thread exits only with its batch empty. */
-    alignas(JOB__CACHELINE) struct job__batch batch;
+    /* Jobs started and finished by the threads of this place.  Only the
+     * current thread stores them (release), so the jobs' writes are
+     * visible to whoever loads completed (acquire); a new thread carries
+     * on from the joined one's counts. */
+    alignas(JOB__CACHELINE) _Atomic uint64_t started_jobs;
+    _Atomic uint64_t completed;
 
     /* Parking: the worker sleeps on park_cond until a waker sets wake. */
     alignas(JOB__CACHELINE) pthread_mutex_t park_lock;
     pthread_cond_t park_cond;        /* CLOCK_MONOTONIC, for the idle timeout */
     bool wake;                       /* park_lock */
-    bool parked;                     /* queue.tail_lock: on the parked stack */
-    struct job__worker *next_parked; /* queue.tail_lock */
+    bool parked;                     /* pool->idle_lock: on the parked stack */
+    struct job__worker *next_parked; /* pool->idle_lock */
 };
 
 enum job__state {
@@ -194,75 +186,76 @@ enum {
 };
 
 struct job_pool {
-    struct job__queue queue;
+    struct job__shard shards[JOB__SHARDS];
 
-    /* Sleep and admission bookkeeping, kept with the producer so that a
-     * submit reads it on a cache line it already owns. */
-    alignas(JOB__CACHELINE) struct job__worker *parked; /* queue.tail_lock:
-                                                           a stack */
-    _Atomic unsigned nparked;   /* stored under queue.tail_lock */
-    _Atomic bool stopping;      /* stored under queue.tail_lock, once */
-    bool guarded;               /* fixed at create: a limit or an elastic
-                                   thread count to check on each submit */
-    bool elastic;               /* fixed at create: min_threads < max_threads */
-    unsigned nlive;             /* queue.tail_lock: worker threads started and
-                                   not yet decided to exit */
-    unsigned nstarting;         /* queue.tail_lock: threads reserved or
-                                   started that are not yet taking jobs */
-    unsigned nexiting;          /* queue.tail_lock: threads that decided to
-                                   exit and have not yet looked again in
-                                   job__worker_exit_or_stay() */
-    uint64_t head_seen;         /* queue.tail_lock: a value head_seq had, so
-                                   tail_seq - head_seen bounds the depth of
-                                   the FIFO (jobs in batches aside: none in
-                                   a bounded pool) */
-    uint64_t left_seen;         /* queue.tail_lock: a value the jobs
-                                   started or cancelled had, so tail_seq -
-                                   left_seen bounds the jobs queued */
-    _Atomic size_t queued_peak; /* stored under queue.tail_lock */
+    /* Read by every submit; written once (stopping) or never. */
+    alignas(JOB__CACHELINE) _Atomic bool stopping; /* stored with every
+                                                      shard's tail_lock held
+                                                      (job__gate_close) */
+    bool guarded;       /* a limit or an elastic thread count to check
+                           on each submit */
+    bool elastic;       /* min_threads < max_threads */
+    size_t queue_limit; /* 0 = unbounded */
+    enum job_overflow overflow;
+    unsigned min_threads;
+    unsigned max_threads;           /* places in workers[] */
+    pthread_key_t shard_key;        /* a thread's shard in this pool */
+    _Atomic uint64_t shards_in_use; /* bit i: shard i was given to a thread;
+                                       set under lock */
+    unsigned next_shard;            /* lock: the shard the next thread gets */
 
-    /* Workers awake with nothing to do, polling tail_seq.  A producer that
-     * sees one leaves the parked workers asleep. */
+    /* idle.c: who is idle, who starts, who leaves. */
+    alignas(JOB__CACHELINE) pthread_mutex_t idle_lock;
+    struct job__worker *parked; /* idle_lock: a stack */
+    _Atomic unsigned nparked;   /* stored under idle_lock: its length */
+    _Atomic unsigned nlive;     /* stored under idle_lock, and lowered only
+                                   with the gate closed too: threads started
+                                   and not decided to exit */
+    _Atomic unsigned nexiting;  /* stored like nlive: threads that decided to
+                                   exit and have not looked again */
+    unsigned nstarting;         /* idle_lock: threads reserved or started
+                                   that are not yet taking jobs */
+    /* Workers awake with nothing to do, polling the shards; changed by
+     * each worker for itself. */
     alignas(JOB__CACHELINE) _Atomic unsigned nspinning;
-    /* Threads blocked in job_pool_wait_idle().  Stored under
-     * queue.tail_lock; workers read it when the queue runs dry, and again
-     * under tail_lock before they park or exit.  Rarely written, so it has
-     * a line of its own that the workers nearly always only read. */
-    alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
-    /* Submitters waiting for room in a full queue, on space_cond.  Changed
-     * by them under queue.tail_lock (and, under ThreadSanitizer only, by
-     * the workers' read-modify-write); read by workers after each take.
-     * Bounded pools only, so an unbounded pool never writes this line. */
-    _Atomic unsigned space_waiters;
 
-    /* Counters for job_pool_get_stats(); each only grows. */
-    alignas(JOB__CACHELINE) _Atomic uint64_t rejected;
+    /* worker.c: threads blocked in job_pool_wait_idle(); stored under
+     * lock, read by workers that run dry. */
+    alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
+
+    /* submit.c: a bounded pool's count of queued jobs, and submitters
+     * waiting for room.  An unbounded pool never writes these lines. */
+    alignas(JOB__CACHELINE) _Atomic size_t queued_now;
+    alignas(JOB__CACHELINE) _Atomic unsigned space_waiters; /* stored under
+                                                               space_lock */
+    pthread_mutex_t space_lock;
+    pthread_cond_t space_cond; /* space_lock; CLOCK_MONOTONIC */
+    _Atomic size_t queued_peak;
+    _Atomic uint64_t rejected;
     _Atomic uint64_t rejected_full;
     _Atomic uint64_t rejected_shutdown;
     _Atomic uint64_t ran_in_caller;
+
+    /* pool.c */
     _Atomic uint64_t cancelled; /* added when the jobs leave the queue,
                                    before they are handed back */
+
+    /* threads.c */
     _Atomic uint64_t thread_start_failures;
-
-    pthread_cond_t space_cond; /* queue.tail_lock; CLOCK_MONOTONIC */
-
-    /* Lifecycle. */
-    alignas(JOB__CACHELINE) pthread_mutex_t lock;
-    pthread_cond_t idle_cond;       /* lock: signalled when workers run dry */
-    pthread_cond_t stopped_cond;    /* lock, CLOCK_MONOTONIC: signalled when
-                                       a thread exits and on STOPPED */
-    enum job__state state;          /* lock */
-    bool joining;                   /* lock: a shutdown is joining the
-                                       threads; no thread may start */
     _Atomic unsigned threads_alive; /* stored under lock: places started
                                        and not exited */
     _Atomic unsigned threads_peak;  /* stored under lock */
 
+    /* Lifecycle. */
+    alignas(JOB__CACHELINE) pthread_mutex_t lock;
+    pthread_cond_t idle_cond;    /* lock: signalled when workers run dry */
+    pthread_cond_t stopped_cond; /* lock, CLOCK_MONOTONIC: signalled when
+                                    a thread exits and on STOPPED */
+    enum job__state state;       /* lock */
+    bool joining;                /* lock: a shutdown is joining the threads;
+                                    no thread may start */
+
     /* Fixed at create. */
-    size_t queue_limit; /* 0 = unbounded */
-    enum job_overflow overflow;
-    unsigned min_threads;
-    unsigned max_threads; /* places in workers[] */
     uint64_t idle_timeout_ns;
     struct job__worker *workers; /* max_threads places */
     pthread_attr_t thread_attr;  /* for every worker thread */
@@ -295,57 +288,93 @@ void job__deadline_after(struct timespec *deadline, uint64_t timeout_ns);
 /* A condition variable whose timed waits use CLOCK_MONOTONIC. */
 int job__monotonic_cond_init(pthread_cond_t *cond);
 
-/* threads.c: starting, growing and joining worker threads. */
+/* shards.c: the shards, who uses which, and what they hold. */
+int job__shards_init(job_pool *pool);
+void job__shards_fini(job_pool *pool);
+/* The calling thread's shard, given it on its first call; NULL when the
+ * thread's key could not be set (ENOMEM). */
+struct job__shard *job__my_shard(job_pool *pool);
+/* True when some shard holds a job (sequentially consistent loads). */
+bool job__work_visible(job_pool *pool);
+/* Jobs in all shards, and jobs ever published to them. */
+uint64_t job__shards_depth(job_pool *pool);
+uint64_t job__shards_submitted(job_pool *pool);
+/* Takes a job from the first shard with one, from *cursor on, and moves
+ * *cursor past it.  Returns false when every shard was empty. */
+bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out);
+/* Takes every shard's tail_lock, in index order, and gives them back: the
+ * gate that the submit path's checks of stopping, nlive and nexiting
+ * cannot pass while it is closed. */
+void job__gate_close(job_pool *pool);
+void job__gate_open(job_pool *pool);
+
+/* idle.c: parking, waking, growing and leaving. */
+int job__idle_init(job_pool *pool);
+void job__idle_fini(job_pool *pool);
+/* After a submit published a job: true when someone may have to be woken
+ * or started for it (then job__wake_or_grow()).  Loads only. */
+static inline bool job__may_need_worker(job_pool *pool)
+{
+    if (atomic_load_explicit(&pool->nparked, memory_order_seq_cst) == 0 &&
+        (!pool->elastic ||
+         atomic_load_explicit(&pool->nlive, memory_order_seq_cst) >=
+             pool->max_threads))
+        return false;
+    return atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0;
+}
+void job__wake_or_grow(job_pool *pool);
+/* Reserves one more thread; for create and for a pool with none. */
+void job__reserve_start(job_pool *pool);
+/* Settles a reservation once pthread_create() has answered. */
+void job__start_done(job_pool *pool, bool started);
+/* The worker's own transitions; see idle.c. */
+void job__worker_ready(job_pool *pool);
+void job__worker_took_job(job_pool *pool);
+void job__worker_ran_dry(job_pool *pool);
+enum job__park_result {
+    JOB__PARK_WORK, /* work was seen: spinning again */
+    JOB__PARK_EXIT  /* leave: stopping and drained, or idle too long */
+};
+enum job__park_result job__park(job_pool *pool, struct job__worker *w);
+/* After the stop hook: true when the thread must stay (a job came that
+ * nobody else can take); otherwise its place is marked exited. */
+bool job__exit_or_stay(struct job__worker *w);
+/* Shutdown: wakes every parked worker; stopping must be set. */
+void job__wake_all(job_pool *pool);
+unsigned job__threads_idle(job_pool *pool);
+
+/* threads.c: places, and starting and joining threads. */
 int job__workers_init(job_pool *pool, const struct job__settings *settings);
 void job__workers_fini(job_pool *pool);
 /* Starts n workers at create; returns 0 or EAGAIN. */
 int job__workers_start(job_pool *pool, unsigned n);
-/* Starts one more worker for an elastic pool, reserved beforehand in
- * nstarting under queue.tail_lock; pool->lock must be held.  Returns 0 (the
- * new thread releases the reservation when it is ready), or EAGAIN or
- * ESHUTDOWN (released here). */
+/* Starts the thread reserved with job__reserve_start(); pool->lock must
+ * be held.  Returns 0, or EAGAIN or ESHUTDOWN (the reservation is given
+ * back). */
 int job__worker_add_locked(job_pool *pool);
-/* Starts the worker reserved in nstarting, taking pool->lock. */
-void job__worker_add(job_pool *pool);
-/* Joins every thread that was started and not yet joined, taking
- * pool->lock around each flag (never while joining). */
+/* Joins every thread started and not yet joined, taking pool->lock only
+ * around each flag. */
 void job__workers_join(job_pool *pool);
 /* True when the calling thread is a live worker of the pool; pool->lock
  * must be held. */
 bool job__called_from_worker_locked(const job_pool *pool);
-/* Called by a worker on its way out, after its stop hook: if a queued job
- * now has nobody to run it (it came while the thread was leaving), the
- * thread stays and returns true; otherwise it marks its place exited. */
-bool job__worker_exit_or_stay(struct job__worker *w);
+/* Marks w's thread exited; pool->lock must be held. */
+void job__place_exited(struct job__worker *w);
 
 /* worker.c */
 void *job__worker_main(void *arg);
-void job__worker_wake(struct job__worker *w);
-/* Pops a parked worker, or returns NULL.  queue.tail_lock must be held. */
-struct job__worker *job__unpark_one(job_pool *pool);
-/* Jobs finished by all workers, loaded with acquire ordering. */
+/* Jobs finished (acquire loads) and started by all workers: sums of
+ * counters that only grow. */
 uint64_t job__completed(job_pool *pool);
-/* Jobs started by the workers (from the FIFO or a batch): a sum of
- * counters that only grow, so a value between the sums at the start and at
- * the end of the call. */
 uint64_t job__started(job_pool *pool);
-/* True when a job is queued: in the FIFO, or in a worker's batch (rule 4
- * in worker.c).  Loads tail_seq and head_seq (sequentially consistent),
- * then each batch's claim word (acquire). */
-bool job__work_queued(job_pool *pool);
 /* Wakes job_pool_wait_idle() callers. */
 void job__notify_idle_waiters(job_pool *pool);
-/* Wakes submitters waiting for room, if any; called after jobs leave a
- * bounded queue. */
-void job__notify_space_waiters(job_pool *pool);
 
 /* submit.c */
-/* Under queue.tail_lock: true when a queued job has nobody parked or
- * spinning to take it and fewer than max_threads threads live. */
-bool job__thread_needed(job_pool *pool);
-/* Under queue.tail_lock: true when an elastic pool should start a worker
- * for a queued job (job__thread_needed(), and fewer starts in flight than
- * jobs in the FIFO), and if so reserves it in nstarting. */
-bool job__reserve_growth(job_pool *pool);
+/* Gives back the room of n jobs that left a bounded queue, waking the
+ * submitters waiting for it. */
+void job__room_release(job_pool *pool, size_t n);
+/* Wakes the submitters waiting for room, if any (shutdown). */
+void job__notify_space_waiters(job_pool *pool);
 
 #endif /* JOBPOOL_PRIVATE_H */

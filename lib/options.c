@@ -168,8 +168,7 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
     s.completed = job__completed(pool);
     started = job__started(pool);
     s.cancelled = atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
-    s.submitted =
-        atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
+    s.submitted = job__shards_submitted(pool);
     s.rejected = atomic_load_explicit(&pool->rejected, memory_order_relaxed);
     s.queued = (size_t)(s.submitted - started - s.cancelled);
     s.running = (size_t)(started - s.completed);
@@ -177,9 +176,7 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
         atomic_load_explicit(&pool->threads_alive, memory_order_relaxed);
     s.threads_peak =
         atomic_load_explicit(&pool->threads_peak, memory_order_relaxed);
-    s.threads_idle =
-        atomic_load_explicit(&pool->nspinning, memory_order_relaxed) +
-        atomic_load_explicit(&pool->nparked, memory_order_relaxed);
+    s.threads_idle = job__threads_idle(pool);
     /* A thread counts as idle from just after it starts until it holds a
      * job and while it leaves, around the moments threads_alive moves: the
      * two are read at different instants, and a snapshot never shows more

@@ -4,21 +4,23 @@
  *
  * DESIGN
  *
- * Model.  A submit appends {fn, ctx} to a FIFO and returns; worker threads
- * take jobs from the head and run them.  The FIFO is a two-lock queue of
- * 16-byte slots in 64 KiB blocks (queue.c): producers serialise on
- * tail_lock, workers on head_lock, so submitting and taking do not wait for
- * each other.  Under a backlog (JOB__BATCH_MIN_DEPTH jobs per thread), a
- * worker claims the next JOB__BATCH_MAX jobs into its batch under one turn
- * of head_lock and takes them one by one without the lock; the jobs stay
- * queued, and any idle worker, or a cancel, takes them from the batch with
- * the same compare-and-swap, so a job that blocks holds back nothing but
- * itself while a worker is idle (worker.c, rule 4).  Idle workers spin
- * briefly, then park on their own condition variable; worker.c states the
- * rules that keep a queued job from waiting while a worker sleeps, and how
- * an elastic pool grows and shrinks between min_threads and max_threads
- * (threads.c starts and joins the threads).  A bounded queue refuses,
- * blocks or runs the job in the caller when full (submit.c).
+ * Model.  A submit appends {fn, ctx} to its thread's shard, a FIFO of
+ * 16-byte slots in 16 KiB blocks (queue.c), and returns; worker threads take
+ * jobs one at a time from the heads of the shards, one shard after another,
+ * and run them.  Each submitting thread has a shard of its own (shards.c, up
+ * to JOB__SHARDS threads, then shared), so in steady state each shard has
+ * one producer and no line is written by two producers per job; its jobs
+ * are taken in the order it submitted them, and jobs of different threads
+ * have no order between them.  A shard's producer side (tail_lock) and
+ * consumer side (head_lock) are apart, so submitting never waits for a
+ * worker taking a job.  No worker holds jobs for later: a job is queued in
+ * its shard until the worker that takes it runs it, so a job that blocks
+ * holds back nothing but itself.  Idle workers spin briefly, then park;
+ * idle.c states the rules that keep a queued job from waiting while a
+ * worker is idle, and how an elastic pool grows and shrinks between
+ * min_threads and max_threads (threads.c starts and joins the threads).  A
+ * bounded queue refuses, blocks or runs the job in the caller when full
+ * (submit.c); only a bounded pool keeps a count that every submit writes.
  *
  * Lifecycle.
  *
@@ -29,44 +31,35 @@
  *                                                                 freed
  *
  * Locks, in the order they may be nested:
- *   lock            state, the idle and stopped conditions, the workers'
- *                   started, exited and joined flags, threads_alive.  Held
- *                   while taking tail_lock to register an idle waiter, to
- *                   start a thread, and by an idle worker deciding to exit.
- *   queue.tail_lock the tail of the FIFO, the stack of parked workers,
- *                   nparked, nlive, nstarting, head_seen, space_cond and
- *                   the stopping flag.
- *   queue.head_lock the head of the FIFO, and the refill of a worker's
- *                   batch (the jobs in a batch are taken with a
- *                   compare-and-swap, without it).  Never held with
- *                   tail_lock.
- *   worker.park_lock a worker's wake flag; taken alone.
+ *   lock             state, the idle and stopped conditions, the places'
+ *                    flags, threads_alive, next_shard.  Held while starting
+ *                    a thread and by a thread deciding to exit.
+ *   space_lock       a bounded pool's waiting submitters.
+ *   idle_lock        the parked stack and the thread counts (idle.c).
+ *   shard tail_locks a shard's producer side; all of them together are
+ *                    the gate (shards.c), closed to set stopping and to
+ *                    lower nlive and nexiting.
+ *   shard head_lock  a shard's consumer side; never held with another.
+ *   worker park_lock a worker's wake flag; taken alone.
  *
- * Ordering and visibility.  Jobs are taken from the FIFO in the order they
- * were accepted; with one worker they start in that order.  With several,
- * a job in one worker's batch may start after later jobs that another
- * worker took from the FIFO while the owner ran an earlier job.  An idle
- * worker takes from any batch, and a busy one takes from a batch that has
- * stopped moving before it goes back to the FIFO, noticing it within a few
- * of its own takes from the FIFO (worker.c, steal_stale).
- * A submitter's writes before a successful submit are visible to
- * the job (tail_seq is stored with release ordering after the slot and
- * loaded with acquire ordering before the slot is read).  A job's writes are
- * visible to the thread that job_pool_wait_idle() or job_pool_shutdown()
+ * Visibility.  A submitter's writes before a successful submit are visible
+ * to the job (tail_seq is stored with release ordering after the slot and
+ * loaded with acquire ordering before the slot is read).  A job's writes
+ * are visible to the thread that job_pool_wait_idle() or job_pool_shutdown()
  * returns to (the worker's completed counter is stored with release after
  * the job returns and loaded with acquire by the waiter; shutdown joins).
  *
- * Shutdown sets stopping under tail_lock, so every submit after it sees the
- * flag and fails with ESHUTDOWN, and every job before it is in the queue.
- * It wakes every parked worker and every submitter waiting for room; a
- * worker exits only when, under tail_lock, it sees stopping and an empty
- * queue.  The last thread to exit signals stopped_cond; a shutdown caller
+ * Shutdown sets stopping with the gate closed, so every submit after it
+ * sees the flag and fails with ESHUTDOWN, and every job accepted before it
+ * is published.  It wakes every parked worker and every submitter waiting
+ * for room; a worker exits only when it sees stopping and every shard
+ * empty.  The last thread to exit signals stopped_cond; a shutdown caller
  * waits for that (until its deadline, if it has one), joins the threads and
  * moves to STOPPED.  Shutdown allocates nothing.
  *
- * Cancelling takes queued jobs under head_lock, from the batches (oldest
- * first, with the compare-and-swap the workers use) and then from the head
- * of the FIFO, so each job is either run or handed back, never both.
+ * Cancelling takes queued jobs from the head of each shard under its
+ * head_lock, as a worker does, so each job is either run or handed back,
+ * never both.
  *
  * Deliberately not offered: job handles, results, priorities, cancellation
  * of running jobs, per-worker affinity, and any use of a pool inherited
@@ -85,29 +78,15 @@
 #define CANCEL_BATCH 64
 
 /* Refuses further jobs and wakes every parked worker so it can drain the
- * queue and exit, and every submitter waiting for room so it can fail.
+ * shards and exit, and every submitter waiting for room so it can fail.
  * Idempotent. */
 static void begin_drain(job_pool *pool)
 {
-    struct job__worker *parked;
-
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    job__gate_close(pool);
     atomic_store_explicit(&pool->stopping, true, memory_order_release);
-    parked = pool->parked;
-    pool->parked = NULL;
-    atomic_store_explicit(&pool->nparked, 0, memory_order_relaxed);
-    for (struct job__worker *w = parked; w != NULL; w = w->next_parked)
-        w->parked = false;
-    (void)pthread_cond_broadcast(&pool->space_cond);
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-
-    while (parked != NULL) {
-        struct job__worker *next = parked->next_parked;
-
-        parked->next_parked = NULL;
-        job__worker_wake(parked);
-        parked = next;
-    }
+    job__gate_open(pool);
+    job__wake_all(pool);
+    job__notify_space_waiters(pool);
 }
 
 static int pool_sync_init(job_pool *pool)
@@ -125,8 +104,18 @@ static int pool_sync_init(job_pool *pool)
     rc = job__monotonic_cond_init(&pool->space_cond);
     if (rc != 0)
         goto fail_space;
+    rc = pthread_mutex_init(&pool->space_lock, NULL);
+    if (rc != 0)
+        goto fail_space_lock;
+    rc = job__idle_init(pool);
+    if (rc != 0)
+        goto fail_idle_lock;
     return 0;
 
+fail_idle_lock:
+    (void)pthread_mutex_destroy(&pool->space_lock);
+fail_space_lock:
+    (void)pthread_cond_destroy(&pool->space_cond);
 fail_space:
     (void)pthread_cond_destroy(&pool->stopped_cond);
 fail_stopped:
@@ -138,6 +127,8 @@ fail_idle:
 
 static void pool_sync_fini(job_pool *pool)
 {
+    job__idle_fini(pool);
+    (void)pthread_mutex_destroy(&pool->space_lock);
     (void)pthread_cond_destroy(&pool->space_cond);
     (void)pthread_cond_destroy(&pool->stopped_cond);
     (void)pthread_cond_destroy(&pool->idle_cond);
@@ -152,10 +143,10 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     if (posix_memalign((void **)&pool, JOB__CACHELINE, sizeof *pool) != 0)
         return NULL;
     memset(pool, 0, sizeof *pool);
-    JOB__ATOMIC_FIELD(&pool->nparked);
     JOB__ATOMIC_FIELD(&pool->stopping);
+    JOB__ATOMIC_FIELD(&pool->shards_in_use);
+    JOB__ATOMIC_FIELD(&pool->queued_now);
     JOB__ATOMIC_FIELD(&pool->queued_peak);
-    JOB__ATOMIC_FIELD(&pool->nspinning);
     JOB__ATOMIC_FIELD(&pool->idle_waiters);
     JOB__ATOMIC_FIELD(&pool->space_waiters);
     JOB__ATOMIC_FIELD(&pool->rejected);
@@ -194,7 +185,7 @@ int job_pool_create(job_pool **out, const job_pool_options *opts)
     pool = pool_alloc(&settings);
     if (pool == NULL)
         return ENOMEM;
-    rc = job__queue_init(&pool->queue);
+    rc = job__shards_init(pool);
     if (rc != 0)
         goto fail_queue;
     rc = pool_sync_init(pool);
@@ -217,37 +208,24 @@ fail_threads:
 fail_workers:
     pool_sync_fini(pool);
 fail_sync:
-    job__queue_destroy(&pool->queue);
+    job__shards_fini(pool);
 fail_queue:
     free(pool);
     return rc == ENOMEM || rc == EINVAL ? rc : EAGAIN;
 }
 
 /* At one instant, nothing queued or running: every accepted job has
- * completed or been handed back.  Those counters are read before tail_seq;
- * all are monotonic and their sum is at most the accepted count, so
- * equality means both were equal when tail_seq was read. */
+ * completed or been handed back.  Those counters are read before the
+ * shards' tail_seq; all are monotonic and their sum is at most the
+ * accepted count, so equality means both were equal when the last
+ * tail_seq was read. */
 static bool pool_is_idle(job_pool *pool)
 {
     uint64_t finished =
         job__completed(pool) +
         atomic_load_explicit(&pool->cancelled, memory_order_seq_cst);
 
-    return finished ==
-           atomic_load_explicit(&pool->queue.tail_seq, memory_order_seq_cst);
-}
-
-/* Registers or unregisters a wait_idle caller.  Under tail_lock, so that a
- * worker about to park sees it (see worker.c). */
-static void add_idle_waiter(job_pool *pool, int delta)
-{
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    atomic_store_explicit(
-        &pool->idle_waiters,
-        atomic_load_explicit(&pool->idle_waiters, memory_order_relaxed) +
-            (unsigned)delta,
-        memory_order_relaxed);
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    return finished == job__shards_submitted(pool);
 }
 
 int job_pool_wait_idle(job_pool *pool)
@@ -264,10 +242,11 @@ int job_pool_wait_idle(job_pool *pool)
     (void)pthread_mutex_lock(&pool->lock);
     own = pool->state != JOB__STOPPED && job__called_from_worker_locked(pool);
     if (!own) {
-        add_idle_waiter(pool, 1);
+        /* See "Idle waiters" in worker.c. */
+        atomic_fetch_add_explicit(&pool->idle_waiters, 1, memory_order_seq_cst);
         while (!pool_is_idle(pool))
             (void)pthread_cond_wait(&pool->idle_cond, &pool->lock);
-        add_idle_waiter(pool, -1);
+        atomic_fetch_sub_explicit(&pool->idle_waiters, 1, memory_order_relaxed);
     }
     (void)pthread_mutex_unlock(&pool->lock);
     (void)pthread_setcancelstate(cancel_state, NULL);
@@ -348,51 +327,15 @@ int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
     return shutdown_until(pool, &deadline);
 }
 
-/* The batch holding the oldest jobs, or NULL when every batch is empty;
- * head_lock must be held, so that no batch is refilled meanwhile. */
-static struct job__batch *oldest_batch(job_pool *pool)
-{
-    struct job__batch *oldest = NULL;
-
-    for (unsigned i = 0; i < pool->max_threads; i++) {
-        struct job__batch *b = &pool->workers[i].batch;
-
-        if (job__batch_left(
-                atomic_load_explicit(&b->claim, memory_order_acquire)) != 0 &&
-            (oldest == NULL || b->seq < oldest->seq))
-            oldest = b;
-    }
-    return oldest;
-}
-
-/* Takes up to CANCEL_BATCH jobs queued before sequence number end, oldest
- * first: the workers' batches hold older jobs than the FIFO, and the jobs
- * of two batches do not interleave.  Under head_lock no batch is claimed
- * or refilled, but workers still take from them: a batch found oldest may
- * be emptied before its jobs are taken here, and then the next oldest is
- * looked for (batches only empty meanwhile, so the loop ends).  So a job
- * taken later in this call or the next is never older than one taken now.
- * Returns how many. */
-static size_t take_batch(job_pool *pool, uint64_t end,
+/* Takes up to CANCEL_BATCH jobs from the head of shard i that were queued
+ * before sequence number end.  Returns how many. */
+static size_t take_batch(job_pool *pool, unsigned i, uint64_t end,
                          struct job__slot batch[CANCEL_BATCH])
 {
-    struct job__queue *q = &pool->queue;
-    struct job__batch *b;
+    struct job__queue *q = &pool->shards[i].queue;
     size_t n = 0;
 
     (void)pthread_mutex_lock(&q->head_lock);
-    while (n < CANCEL_BATCH && (b = oldest_batch(pool)) != NULL) {
-        unsigned got = job__batch_take_before(b, end, &batch[n],
-                                              (unsigned)(CANCEL_BATCH - n));
-
-        if (got == 0) {
-            if (job__batch_left(
-                    atomic_load_explicit(&b->claim, memory_order_acquire)) == 0)
-                continue; /* emptied by a worker meanwhile */
-            break;        /* the oldest batch starts at end or later */
-        }
-        n += got;
-    }
     while (n < CANCEL_BATCH &&
            atomic_load_explicit(&q->head_seq, memory_order_relaxed) < end &&
            job__queue_pop(q, &batch[n]))
@@ -403,6 +346,8 @@ static size_t take_batch(job_pool *pool, uint64_t end,
      * hand-back itself) and the stats see them gone. */
     if (n != 0)
         atomic_fetch_add_explicit(&pool->cancelled, n, memory_order_seq_cst);
+    if (n != 0 && pool->queue_limit != 0)
+        job__room_release(pool, n);
     return n;
 }
 
@@ -410,20 +355,24 @@ int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
                            size_t *count)
 {
     struct job__slot batch[CANCEL_BATCH];
-    uint64_t end;
+    uint64_t end[JOB__SHARDS];
     size_t total = 0, n;
 
     if (pool == NULL || handback == NULL)
         return EINVAL;
-    end = atomic_load_explicit(&pool->queue.tail_seq, memory_order_acquire);
-    while ((n = take_batch(pool, end, batch)) != 0) {
-        if (pool->queue_limit != 0)
-            job__notify_space_waiters(pool);
-        for (size_t i = 0; i < n; i++)
-            handback(batch[i].fn, batch[i].ctx, arg);
-        total += n;
+    /* What is queued when the call begins, shard by shard; each shard's
+     * jobs are handed back in the order they were submitted. */
+    for (unsigned i = 0; i < JOB__SHARDS; i++)
+        end[i] = atomic_load_explicit(&pool->shards[i].queue.tail_seq,
+                                      memory_order_acquire);
+    for (unsigned i = 0; i < JOB__SHARDS; i++) {
+        while ((n = take_batch(pool, i, end[i], batch)) != 0) {
+            for (size_t k = 0; k < n; k++)
+                handback(batch[k].fn, batch[k].ctx, arg);
+            total += n;
+        }
     }
-    /* One wake-up for every batch: a wait_idle made by the hand-back
+    /* One wake-up for the whole call: a wait_idle made by the hand-back
      * itself looks at the counts and needs none. */
     if (total != 0)
         job__notify_idle_waiters(pool);
@@ -443,7 +392,7 @@ int job_pool_destroy(job_pool *pool)
         return rc;
     job__workers_fini(pool);
     pool_sync_fini(pool);
-    job__queue_destroy(&pool->queue);
+    job__shards_fini(pool);
     free(pool);
     return 0;
 }

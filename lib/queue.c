@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The job queue: a FIFO of 16-byte slots in 64 KiB blocks, with one lock for
- * producers and one for consumers, and the workers' batches that consumers
- * claim from its head.  See struct job__queue and struct job__batch for the
+ * A job queue: a FIFO of 16-byte slots in 16 KiB blocks, with one lock for
+ * the producer side and one for consumers.  See struct job__queue for the
  * fields and how they are guarded.
  */
 #include "config.h"
@@ -72,22 +71,21 @@ static int lock_init(pthread_mutex_t *m)
 
 int job__queue_init(struct job__queue *q)
 {
-    struct job__block *first = block_new();
-    int rc;
+    int rc = lock_init(&q->tail_lock);
 
-    if (first == NULL)
-        return ENOMEM;
-    rc = lock_init(&q->tail_lock);
     if (rc != 0)
-        goto fail_tail;
+        return rc == ENOMEM ? ENOMEM : EAGAIN;
     rc = lock_init(&q->head_lock);
-    if (rc != 0)
-        goto fail_head;
-    q->tail_block = first;
-    q->tail_index = 0;
+    if (rc != 0) {
+        (void)pthread_mutex_destroy(&q->tail_lock);
+        return rc == ENOMEM ? ENOMEM : EAGAIN;
+    }
+    q->tail_block = NULL;
+    q->tail_index = JOB__BLOCK_SLOTS;
+    q->first = NULL;
     atomic_init(&q->tail_seq, 0);
     JOB__ATOMIC_FIELD(&q->tail_seq);
-    q->head_block = first;
+    q->head_block = NULL;
     q->head_index = 0;
     q->tail_seen = 0;
     atomic_init(&q->head_seq, 0);
@@ -97,19 +95,13 @@ int job__queue_init(struct job__queue *q)
         JOB__ATOMIC_FIELD(&q->spare[i]);
     }
     return 0;
-
-fail_head:
-    (void)pthread_mutex_destroy(&q->tail_lock);
-fail_tail:
-    free(first);
-    return rc == ENOMEM ? ENOMEM : EAGAIN;
 }
 
-/* Frees the blocks.  Called once no thread uses the queue; jobs still in it
- * are dropped, which only happens when create fails before any submit. */
+/* Frees the blocks.  Called once no thread uses the queue, which is then
+ * empty. */
 void job__queue_destroy(struct job__queue *q)
 {
-    struct job__block *b = q->head_block;
+    struct job__block *b = q->head_block != NULL ? q->head_block : q->first;
 
     while (b != NULL) {
         struct job__block *next = b->next;
@@ -133,7 +125,10 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
 
         if (b == NULL)
             return ENOMEM;
-        q->tail_block->next = b;
+        if (q->tail_block != NULL)
+            q->tail_block->next = b;
+        else
+            q->first = b;
         q->tail_block = b;
         q->tail_index = 0;
     }
@@ -141,7 +136,9 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     slot->fn = fn;
     slot->ctx = ctx;
     JOB__HAPPENS_BEFORE(&q->tail_seq);
-    atomic_store_explicit(&q->tail_seq, seq + 1, memory_order_release);
+    /* An exchange, not a store: what the submitter loads next (who is
+     * idle, idle.c) must not be read before the job is visible. */
+    (void)atomic_exchange_explicit(&q->tail_seq, seq + 1, memory_order_seq_cst);
     return 0;
 }
 
@@ -149,6 +146,8 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
  * head_lock must be held and a job must exist past head_index. */
 static struct job__slot *head_slot(struct job__queue *q)
 {
+    if (q->head_block == NULL)
+        q->head_block = q->first; /* published with the first job */
     if (q->head_index == JOB__BLOCK_SLOTS) {
         struct job__block *done = q->head_block;
 
@@ -174,89 +173,4 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
     *out = *head_slot(q);
     atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
     return true;
-}
-
-unsigned job__queue_claim(struct job__queue *q, struct job__batch *b,
-                          unsigned want)
-{
-    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
-    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_relaxed);
-    unsigned n;
-
-    if (want > JOB__BATCH_MAX)
-        want = JOB__BATCH_MAX;
-    if (q->tail_seen - head < want)
-        want = (unsigned)(q->tail_seen - head);
-    for (n = 0; n < want; n++) {
-        const struct job__slot *slot = head_slot(q);
-
-        atomic_store_explicit(&b->slots[n].fn, slot->fn, memory_order_relaxed);
-        atomic_store_explicit(&b->slots[n].ctx, slot->ctx,
-                              memory_order_relaxed);
-    }
-    if (n == 0)
-        return 0;
-    b->seq = head;
-    /* The batch is published (release: the slots before it) before the
-     * jobs leave the FIFO's count, so whoever sees them gone from the FIFO
-     * (acquire on head_seq) sees them in the batch: rule 4 of worker.c. */
-    claim = ((claim >> JOB__BATCH_GEN_SHIFT) + 1) << JOB__BATCH_GEN_SHIFT;
-    JOB__HAPPENS_BEFORE(&b->claim);
-    atomic_store_explicit(&b->claim, claim | n, memory_order_release);
-    atomic_store_explicit(&q->head_seq, head + n, memory_order_release);
-    return n;
-}
-
-bool job__batch_take(struct job__batch *b, struct job__slot *out)
-{
-    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_acquire);
-
-    while (job__batch_left(claim) != 0) {
-        unsigned next = (unsigned)(claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu;
-
-        out->fn =
-            atomic_load_explicit(&b->slots[next].fn, memory_order_relaxed);
-        out->ctx =
-            atomic_load_explicit(&b->slots[next].ctx, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(
-                &b->claim, &claim, claim + (1u << JOB__BATCH_NEXT_SHIFT),
-                memory_order_acq_rel, memory_order_acquire)) {
-            JOB__HAPPENS_AFTER(&b->claim);
-            return true;
-        }
-    }
-    return false;
-}
-
-unsigned job__batch_take_before(struct job__batch *b, uint64_t end,
-                                struct job__slot *out, unsigned max)
-{
-    uint64_t claim = atomic_load_explicit(&b->claim, memory_order_acquire);
-
-    for (;;) {
-        unsigned next = (unsigned)(claim >> JOB__BATCH_NEXT_SHIFT) & 0xffu;
-        unsigned n = job__batch_left(claim);
-
-        if (b->seq + next >= end)
-            return 0;
-        if (n > end - (b->seq + next))
-            n = (unsigned)(end - (b->seq + next));
-        if (n > max)
-            n = max;
-        if (n == 0)
-            return 0;
-        for (unsigned i = 0; i < n; i++) {
-            out[i].fn = atomic_load_explicit(&b->slots[next + i].fn,
-                                             memory_order_relaxed);
-            out[i].ctx = atomic_load_explicit(&b->slots[next + i].ctx,
-                                              memory_order_relaxed);
-        }
-        if (atomic_compare_exchange_weak_explicit(
-                &b->claim, &claim,
-                claim + ((uint64_t)n << JOB__BATCH_NEXT_SHIFT),
-                memory_order_acq_rel, memory_order_acquire)) {
-            JOB__HAPPENS_AFTER(&b->claim);
-            return n;
-        }
-    }
 }

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Submitting: the fast path that queues a job and wakes a worker if one
- * must be woken, and the slow paths taken only when a pool refuses a job
- * at first sight: a full bounded queue (reject, wait for room, or run the
- * job in the caller) and an elastic pool with no thread left.
+ * Submitting: the fast path that queues a job on the caller's shard and
+ * wakes or starts a worker if one must be (idle.c), and the slow paths
+ * taken only when a pool refuses a job at first sight: a full bounded queue
+ * (reject, wait for room, or run the job in the caller) and an elastic pool
+ * with no thread left.
  *
  * A fixed-size pool without a limit pays for none of this: its submit
- * tests `guarded` and `parked` and otherwise only pushes.
+ * takes its own shard's tail_lock, pushes, and loads nparked.
  *
- * Room in a bounded queue.  A submitter that finds the queue full adds
- * itself to space_waiters (a sequentially consistent read-modify-write)
- * and then reads head_seq; a worker that took a job stores head_seq, makes
- * a sequentially consistent fence and reads space_waiters.  So either the
- * submitter sees the room or the worker sees the waiter, and then wakes it
- * under tail_lock, which the submitter holds from its check until it
- * sleeps.
+ * Room in a bounded queue.  queued_now counts the jobs queued in all
+ * shards: a submit reserves a place in it before it pushes, a worker or a
+ * cancel gives places back after taking jobs out.  A submitter that finds
+ * no room counts itself in space_waiters under space_lock (a sequentially
+ * consistent read-modify-write) and then looks at queued_now again; a
+ * releaser lowers queued_now (a sequentially consistent read-modify-write)
+ * and then loads space_waiters.  So either the submitter sees the room or
+ * the releaser sees the waiter, and wakes it under space_lock, which the
+ * submitter holds from its look until it sleeps.
  */
 #include "config.h"
 
@@ -22,138 +25,140 @@
 
 #include <errno.h>
 
-/* What a submit does once it has dropped tail_lock. */
-struct followup {
-    struct job__worker *sleeper; /* a parked worker to wake */
-    bool grow;                   /* a worker reserved in nstarting */
-};
-
-/* True when the queue holds queue_limit jobs.  tail_lock must be held.
- * head_seen is an old value of head_seq, so the first test is a bound that
- * spares the consumers' cache line while there is room. */
-static bool queue_full(job_pool *pool)
+/* Raises queued_peak to depth if it is higher. */
+static void raise_peak(job_pool *pool, size_t depth)
 {
-    uint64_t tail =
-        atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed);
-
-    if (tail - pool->head_seen < pool->queue_limit)
-        return false;
-    pool->head_seen =
-        atomic_load_explicit(&pool->queue.head_seq, memory_order_seq_cst);
-    return tail - pool->head_seen >= pool->queue_limit;
-}
-
-/* Records the depth after a push if it may be a new peak.  tail_lock must
- * be held.  The bound from left_seen decides cheaply that it is not.  It
- * reads the workers' counters only when the bound passes the peak by more
- * than 1/64 of it: while a backlog grows under busy workers, a look per
- * push would cost a cache miss per push (measured: 21 -> 28 ns a submit,
- * 40 -> 32 M jobs/s with one producer); this way a peak of n costs about
- * 64 ln n looks in all, and the peak kept is exact below 64 jobs and
- * within 1/64 of the truth above. */
-static void note_depth(job_pool *pool)
-{
-    uint64_t tail =
-        atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed);
     size_t peak =
         atomic_load_explicit(&pool->queued_peak, memory_order_relaxed);
 
-    if (tail - pool->left_seen <= peak + peak / 64)
-        return;
-    /* Jobs in a worker's batch have passed head_seq but are still queued:
-     * count what has started instead.  A bounded pool claims no batches,
-     * and its head_seq is what its limit counts. */
-    if (pool->queue_limit != 0)
-        pool->left_seen =
-            atomic_load_explicit(&pool->queue.head_seq, memory_order_acquire);
-    else
-        pool->left_seen =
-            job__started(pool) +
-            atomic_load_explicit(&pool->cancelled, memory_order_relaxed);
-    if (tail - pool->left_seen > peak)
-        atomic_store_explicit(&pool->queued_peak,
-                              (size_t)(tail - pool->left_seen),
-                              memory_order_relaxed);
+    while (depth > peak && !atomic_compare_exchange_weak_explicit(
+                               &pool->queued_peak, &peak, depth,
+                               memory_order_relaxed, memory_order_relaxed))
+        ;
 }
 
-bool job__thread_needed(job_pool *pool)
+/* Takes a place in a bounded queue; false when it holds queue_limit jobs.
+ * The count is exact, and so is the peak kept from it. */
+static bool room_reserve(job_pool *pool)
 {
-    if (pool->parked != NULL || pool->nlive >= pool->max_threads)
-        return false;
-    /* nspinning first: a spinner stops counting only once it has taken
-     * its job, so if it is seen gone, so is the job it took. */
-    if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) != 0)
-        return false;
-    return job__work_queued(pool);
-}
+    size_t n = atomic_load_explicit(&pool->queued_now, memory_order_seq_cst);
 
-bool job__reserve_growth(job_pool *pool)
-{
-    uint64_t depth;
-
-    if (!job__thread_needed(pool))
-        return false;
-    /* One start for each job in the FIFO that waits for a thread, so the
-     * starts run side by side: a slow start hook delays its own thread's
-     * first job, not every later start. */
-    depth = atomic_load_explicit(&pool->queue.tail_seq, memory_order_relaxed) -
-            atomic_load_explicit(&pool->queue.head_seq, memory_order_relaxed);
-    if (pool->nstarting >= depth)
-        return false;
-    pool->nstarting++;
+    do {
+        if (n >= pool->queue_limit)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->queued_now, &n,
+                                                    n + 1, memory_order_seq_cst,
+                                                    memory_order_seq_cst));
+    raise_peak(pool, n + 1);
     return true;
 }
 
-/* Queues the job if the pool takes it now, and says in *f whom to wake.
- * tail_lock must be held.  Returns 0, ESHUTDOWN, ENOMEM, JOB__FULL or
- * JOB__NO_WORKER.  Inlined: this is the whole of the fast path. */
+void job__notify_space_waiters(job_pool *pool)
+{
+    if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) == 0)
+        return;
+    (void)pthread_mutex_lock(&pool->space_lock);
+    (void)pthread_cond_broadcast(&pool->space_cond);
+    (void)pthread_mutex_unlock(&pool->space_lock);
+}
+
+static void give_back(job_pool *pool, size_t n)
+{
+    size_t before =
+        atomic_fetch_sub_explicit(&pool->queued_now, n, memory_order_seq_cst);
+
+    JOB__ASSERT(before >= n);
+    (void)before;
+}
+
+void job__room_release(job_pool *pool, size_t n)
+{
+    give_back(pool, n);
+    job__notify_space_waiters(pool);
+}
+
+/* Records the depth of an unbounded pool's shard after a push if it may be
+ * a new peak; tail_lock must be held.  The bound from head_bound decides
+ * cheaply that it is not; the shard's consumers' line is read only when
+ * the bound passes the shard's peak by more than 1/64 of it, so a peak of
+ * n costs about 64 ln n looks, and each shard's peak is exact below 64
+ * jobs and within 1/64 of the truth above.  A new peak of a shard takes a
+ * look at every shard, so the pool's peak is at least the deepest shard's
+ * and at most the true peak. */
+static void note_depth(job_pool *pool, struct job__shard *shard)
+{
+    uint64_t tail =
+        atomic_load_explicit(&shard->queue.tail_seq, memory_order_relaxed);
+
+    if (tail - shard->head_bound <= shard->depth_peak + shard->depth_peak / 64)
+        return;
+    shard->head_bound =
+        atomic_load_explicit(&shard->queue.head_seq, memory_order_acquire);
+    if (tail - shard->head_bound <= shard->depth_peak)
+        return;
+    shard->depth_peak = (size_t)(tail - shard->head_bound);
+    raise_peak(pool, shard->depth_peak);
+    raise_peak(pool, (size_t)job__shards_depth(pool));
+}
+
+/* Queues the job if the pool takes it now; the shard's tail_lock must be
+ * held.  Returns 0, ESHUTDOWN, ENOMEM or JOB__NO_WORKER.  Inlined: this is
+ * the whole of the fast path. */
 static inline __attribute__((always_inline)) int
-queue_locked(job_pool *pool, job_fn fn, void *ctx, struct followup *f)
+queue_locked(job_pool *pool, struct job__shard *shard, job_fn fn, void *ctx)
 {
     int rc;
 
     if (atomic_load_explicit(&pool->stopping, memory_order_relaxed))
         return ESHUTDOWN;
-    if (pool->guarded) {
-        if (pool->queue_limit != 0 && queue_full(pool))
-            return JOB__FULL;
-        /* A thread that is leaving looks again before it goes (see
-         * job__worker_exit_or_stay()), so it counts as one to run it. */
-        if (pool->nlive == 0 && pool->nexiting == 0)
-            return JOB__NO_WORKER;
-    }
-    rc = job__queue_push(&pool->queue, fn, ctx);
-    if (rc != 0)
-        return rc;
-    note_depth(pool);
-    /* Rule 2 of worker.c, when someone is parked, and growth, when an
-     * elastic pool has room for a thread: both load nspinning next.  The
-     * read-modify-write puts the publication of the job in the single
-     * order of sequentially consistent operations ahead of that load, so
-     * that a spinner that stops counting after it (rule 3) sees the job.
-     * A plain release store of tail_seq may wait in the store buffer past
-     * the load; growth without the read-modify-write stranded a job
-     * (issue 15). */
-    if (pool->parked == NULL &&
-        (!pool->elastic || pool->nlive >= pool->max_threads))
-        return 0;
-    (void)atomic_fetch_add_explicit(&pool->queue.tail_seq, 0,
-                                    memory_order_seq_cst);
-    if (pool->parked != NULL) {
-        if (atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0)
-            f->sleeper = job__unpark_one(pool);
-    } else {
-        f->grow = job__reserve_growth(pool);
-    }
-    return 0;
+    /* A thread that is leaving looks again before it goes (see
+     * job__exit_or_stay()), so it counts as one to run the job.  Both
+     * counts are lowered only with every tail_lock held. */
+    if (pool->elastic &&
+        atomic_load_explicit(&pool->nlive, memory_order_seq_cst) == 0 &&
+        atomic_load_explicit(&pool->nexiting, memory_order_seq_cst) == 0)
+        return JOB__NO_WORKER;
+    rc = job__queue_push(&shard->queue, fn, ctx);
+    if (rc == 0 && pool->queue_limit == 0)
+        note_depth(pool, shard);
+    return rc;
 }
 
-static void follow_up(job_pool *pool, const struct followup *f)
+/* One attempt to queue the job on the caller's shard.  Returns what
+ * queue_locked() returns, or JOB__FULL.  space_locked: the caller holds
+ * space_lock (it waits for room). */
+static int attempt(job_pool *pool, job_fn fn, void *ctx, bool space_locked)
 {
-    if (f->sleeper != NULL)
-        job__worker_wake(f->sleeper);
-    if (f->grow)
-        job__worker_add(pool);
+    struct job__shard *shard = job__my_shard(pool);
+    int rc;
+
+    if (shard == NULL)
+        return ENOMEM;
+    if (pool->queue_limit != 0 && !room_reserve(pool))
+        return atomic_load_explicit(&pool->stopping, memory_order_relaxed)
+                   ? ESHUTDOWN
+                   : JOB__FULL;
+    (void)pthread_mutex_lock(&shard->queue.tail_lock);
+    rc = queue_locked(pool, shard, fn, ctx);
+    (void)pthread_mutex_unlock(&shard->queue.tail_lock);
+    /* A place given back wakes the waiters, who may have found the
+     * queue full because of it; outside tail_lock, which comes after
+     * space_lock. */
+    if (rc != 0 && pool->queue_limit != 0) {
+        give_back(pool, 1);
+        if (space_locked)
+            (void)pthread_cond_broadcast(&pool->space_cond);
+        else
+            job__notify_space_waiters(pool);
+    }
+    return rc;
+}
+
+/* After a job was queued: rule 1 of idle.c. */
+static void follow_up(job_pool *pool)
+{
+    if (job__may_need_worker(pool))
+        job__wake_or_grow(pool);
 }
 
 /* Counts a refused submit and returns its error. */
@@ -186,12 +191,11 @@ static int run_in_caller(job_pool *pool, job_fn fn, void *ctx)
 }
 
 /* Waits for room in the queue, until the deadline if there is one, and
- * queues the job.  Returns what queue_locked() returns, except JOB__FULL,
- * or ETIMEDOUT. */
+ * queues the job.  Returns what attempt() returns, except JOB__FULL, or
+ * ETIMEDOUT. */
 static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
                          const uint64_t *timeout_ns)
 {
-    struct followup f = {NULL, false};
     struct timespec deadline;
     bool timed_out = false;
     int rc, cancel_state;
@@ -199,58 +203,51 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     if (timeout_ns != NULL)
         job__deadline_after(&deadline, *timeout_ns);
     /* Not a cancellation point (see jobpool.h): a cancel acted on inside
-     * the wait would leave tail_lock held and the waiter counted. */
+     * the wait would leave space_lock held and the waiter counted. */
     (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
+    (void)pthread_mutex_lock(&pool->space_lock);
     for (;;) {
         atomic_fetch_add_explicit(&pool->space_waiters, 1,
                                   memory_order_seq_cst);
         /* After a timeout, one last look: room may have come with it. */
-        rc = queue_locked(pool, fn, ctx, &f);
+        rc = attempt(pool, fn, ctx, true);
         if (rc != JOB__FULL || timed_out) {
             atomic_fetch_sub_explicit(&pool->space_waiters, 1,
                                       memory_order_relaxed);
             break;
         }
         if (timeout_ns == NULL)
-            (void)pthread_cond_wait(&pool->space_cond, &pool->queue.tail_lock);
-        else if (pthread_cond_timedwait(&pool->space_cond,
-                                        &pool->queue.tail_lock,
+            (void)pthread_cond_wait(&pool->space_cond, &pool->space_lock);
+        else if (pthread_cond_timedwait(&pool->space_cond, &pool->space_lock,
                                         &deadline) == ETIMEDOUT)
             timed_out = true;
         atomic_fetch_sub_explicit(&pool->space_waiters, 1,
                                   memory_order_relaxed);
     }
-    if (rc == JOB__FULL)
-        rc = ETIMEDOUT;
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    (void)pthread_mutex_unlock(&pool->space_lock);
     (void)pthread_setcancelstate(cancel_state, NULL);
-    follow_up(pool, &f);
-    return rc;
+    if (rc == 0)
+        follow_up(pool);
+    return rc == JOB__FULL ? ETIMEDOUT : rc;
 }
 
 /* An elastic pool with no thread: starts one and queues the job while
  * holding pool->lock, which an idle thread needs to exit, so the new
- * thread cannot leave before the job is there for it.  With no thread
- * alive, every place is free. */
+ * thread cannot leave before the job is there for it. */
 static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx)
 {
-    struct followup f = {NULL, false};
     int rc;
 
     (void)pthread_mutex_lock(&pool->lock);
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    while ((rc = queue_locked(pool, fn, ctx, &f)) == JOB__NO_WORKER) {
-        pool->nstarting++;
-        (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+    while ((rc = attempt(pool, fn, ctx, false)) == JOB__NO_WORKER) {
+        job__reserve_start(pool);
         rc = job__worker_add_locked(pool);
-        (void)pthread_mutex_lock(&pool->queue.tail_lock);
         if (rc != 0)
             break;
     }
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     (void)pthread_mutex_unlock(&pool->lock);
-    follow_up(pool, &f);
+    if (rc == 0)
+        follow_up(pool);
     return rc;
 }
 
@@ -288,14 +285,10 @@ static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
 /* The attempt every submit starts with. */
 static inline int submit_fast(job_pool *pool, job_fn fn, void *ctx)
 {
-    struct followup f = {NULL, false};
-    int rc;
+    int rc = attempt(pool, fn, ctx, false);
 
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    rc = queue_locked(pool, fn, ctx, &f);
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
     if (rc == 0)
-        follow_up(pool, &f);
+        follow_up(pool);
     return rc;
 }
 

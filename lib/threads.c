@@ -8,7 +8,7 @@
  * or joined at shutdown.  While a thread runs its stop hook it still holds
  * its place: a start that finds no free place is dropped (not a failure),
  * and the exiting thread, which looks again before it leaves, stays to run
- * the job instead (job__worker_exit_or_stay()).  So no thread is
+ * the job instead (job__exit_or_stay() in idle.c).  So no thread is
  * ever detached, and every thread the pool started is joined before
  * job_pool_shutdown() returns.
  */
@@ -28,18 +28,11 @@ static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
 
     w->pool = pool;
     w->index = index;
+    w->cursor = index;
     atomic_init(&w->completed, 0);
     JOB__ATOMIC_FIELD(&w->completed);
-    atomic_init(&w->taken, 0);
-    JOB__ATOMIC_FIELD(&w->taken);
-    atomic_init(&w->batch.claim, 0);
-    JOB__ATOMIC_FIELD(&w->batch.claim);
-    for (unsigned i = 0; i < JOB__BATCH_MAX; i++) {
-        atomic_init(&w->batch.slots[i].fn, NULL);
-        JOB__ATOMIC_FIELD(&w->batch.slots[i].fn);
-        atomic_init(&w->batch.slots[i].ctx, NULL);
-        JOB__ATOMIC_FIELD(&w->batch.slots[i].ctx);
-    }
+    atomic_init(&w->started_jobs, 0);
+    JOB__ATOMIC_FIELD(&w->started_jobs);
     rc = pthread_mutex_init(&w->park_lock, NULL);
     if (rc != 0)
         return rc;
@@ -187,81 +180,70 @@ int job__workers_start(job_pool *pool, unsigned n)
 
     (void)pthread_mutex_lock(&pool->lock);
     for (unsigned i = 0; i < n && rc == 0; i++) {
-        /* Counted before the thread runs: it gives up nstarting in
-         * worker_start(), which must not find it still zero. */
-        (void)pthread_mutex_lock(&pool->queue.tail_lock);
-        pool->nlive++;
-        pool->nstarting++;
-        (void)pthread_mutex_unlock(&pool->queue.tail_lock);
+        /* Reserved before the thread runs: it gives the reservation up in
+         * job__worker_ready(). */
+        job__reserve_start(pool);
         rc = start_thread(pool, &pool->workers[i]);
-        if (rc != 0) {
-            (void)pthread_mutex_lock(&pool->queue.tail_lock);
-            pool->nlive--;
-            pool->nstarting--;
-            (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-        }
+        job__start_done(pool, rc == 0);
     }
     (void)pthread_mutex_unlock(&pool->lock);
     return rc;
 }
 
-/* A place for one more thread, joining the exited thread that held it if
- * need be; NULL when every place holds a live thread.  pool->lock must be
- * held. */
+/* A place for one more thread, or NULL when every place holds a live
+ * thread.  pool->lock must be held; it is dropped while an exited thread
+ * that held the place is joined, because that thread's exit runs its
+ * thread-specific data destructors, which may call into the pool. */
 static struct job__worker *free_place(job_pool *pool)
 {
+    struct job__worker *exited = NULL;
+
     for (unsigned i = 0; i < pool->max_threads; i++) {
         struct job__worker *w = &pool->workers[i];
 
         if (!w->started || w->joined)
             return w;
-        if (w->exited) {
-            (void)pthread_join(w->thread, NULL);
-            w->joined = true;
-            return w;
-        }
+        if (w->exited && !w->reaping && exited == NULL)
+            exited = w;
     }
-    return NULL;
+    if (exited != NULL) {
+        exited->reaping = true;
+        (void)pthread_mutex_unlock(&pool->lock);
+        (void)pthread_join(exited->thread, NULL);
+        (void)pthread_mutex_lock(&pool->lock);
+        exited->reaping = false;
+        exited->joined = true;
+        (void)pthread_cond_broadcast(&pool->stopped_cond);
+    }
+    return exited;
 }
 
 int job__worker_add_locked(job_pool *pool)
 {
     struct job__worker *w = NULL;
-    bool room;
     int rc;
 
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    room = pool->nlive < pool->max_threads;
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-    if (pool->state == JOB__STOPPED || pool->joining) {
-        rc = ESHUTDOWN;
-    } else if (!room) {
+    if (atomic_load_explicit(&pool->nlive, memory_order_relaxed) >=
+        pool->max_threads) {
         rc = EAGAIN; /* a leaving thread stayed instead: not a failure */
     } else {
         w = free_place(pool);
-        /* No free place: every other one is held by a thread in its stop
-         * hook, which stays if the job still needs it. */
-        rc = w != NULL ? start_thread(pool, w) : EAGAIN;
+        /* Checked after free_place(), which may drop the lock. */
+        if (pool->state == JOB__STOPPED || pool->joining)
+            rc = ESHUTDOWN;
+        else if (w == NULL ||
+                 atomic_load_explicit(&pool->nlive, memory_order_relaxed) >=
+                     pool->max_threads)
+            rc = EAGAIN; /* every place is held by a thread in its stop
+                            hook, which stays if the job needs it */
+        else if ((rc = start_thread(pool, w)) != 0)
+            atomic_fetch_add_explicit(&pool->thread_start_failures, 1,
+                                      memory_order_relaxed);
     }
     /* On success the new thread gives up the reservation once it is
      * ready for jobs. */
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    if (rc == 0)
-        pool->nlive++;
-    else
-        pool->nstarting--;
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-    if (rc != 0 && w != NULL)
-        atomic_fetch_add_explicit(&pool->thread_start_failures, 1,
-                                  memory_order_relaxed);
+    job__start_done(pool, rc == 0);
     return rc;
-}
-
-void job__worker_add(job_pool *pool)
-{
-    (void)pthread_mutex_lock(&pool->lock);
-    (void)job__worker_add_locked(pool);
-    (void)pthread_mutex_unlock(&pool->lock);
 }
 
 void job__workers_join(job_pool *pool)
@@ -271,6 +253,8 @@ void job__workers_join(job_pool *pool)
         bool join;
 
         (void)pthread_mutex_lock(&pool->lock);
+        while (w->reaping) /* growth is joining it */
+            (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
         join = w->started && !w->joined;
         (void)pthread_mutex_unlock(&pool->lock);
         if (!join)
@@ -295,33 +279,15 @@ bool job__called_from_worker_locked(const job_pool *pool)
     return false;
 }
 
-bool job__worker_exit_or_stay(struct job__worker *w)
+void job__place_exited(struct job__worker *w)
 {
     job_pool *pool = w->pool;
-    bool stay;
 
-    (void)pthread_mutex_lock(&pool->lock);
-    (void)pthread_mutex_lock(&pool->queue.tail_lock);
-    pool->nexiting--;
-    /* A start reserved by someone else does not count: it may fail, or
-     * find the pool shutting down (found by tests/model/elastic.pml); at
-     * worst the pool then has one thread more for an idle timeout. */
-    stay = job__thread_needed(pool);
-    if (stay) {
-        pool->nlive++;
-        pool->nstarting++; /* until worker_start(), as a new thread */
-    }
-    (void)pthread_mutex_unlock(&pool->queue.tail_lock);
-    if (!stay) {
-        unsigned alive =
-            atomic_load_explicit(&pool->threads_alive, memory_order_relaxed);
-
-        w->exited = true;
-        atomic_store_explicit(&pool->threads_alive, alive - 1,
-                              memory_order_relaxed);
-        /* Shutdown waits for the last. */
-        (void)pthread_cond_broadcast(&pool->stopped_cond);
-    }
-    (void)pthread_mutex_unlock(&pool->lock);
-    return stay;
+    w->exited = true;
+    atomic_store_explicit(
+        &pool->threads_alive,
+        atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) - 1,
+        memory_order_relaxed);
+    /* Shutdown waits for the last. */
+    (void)pthread_cond_broadcast(&pool->stopped_cond);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fault injection: pthread_create and the allocator fail at the k-th call;
- * and one race forced open: a worker emptying a batch under a cancel.
+ * Fault injection: pthread_create, pthread_sigmask and the allocator fail
+ * at the k-th call.
  *
  * The seam is link-time wrapping (ld --wrap): this program links the
  * library's objects statically with pthread_create, pthread_join, malloc
@@ -26,13 +26,9 @@ int __real_pthread_sigmask(int, const sigset_t *, sigset_t *);
 void *__real_malloc(size_t);
 int __real_posix_memalign(void **, size_t, size_t);
 
-unsigned __real_job__batch_take_before(struct job__batch *, uint64_t,
-                                       struct job__slot *, unsigned);
 
 int __wrap_pthread_create(pthread_t *, const pthread_attr_t *,
                           void *(*)(void *), void *);
-unsigned __wrap_job__batch_take_before(struct job__batch *, uint64_t,
-                                       struct job__slot *, unsigned);
 int __wrap_pthread_join(pthread_t, void **);
 int __wrap_pthread_sigmask(int, const sigset_t *, sigset_t *);
 void *__wrap_malloc(size_t);
@@ -94,25 +90,6 @@ int __wrap_posix_memalign(void **p, size_t align, size_t size)
 {
     return should_fail(&allocs_left) ? ENOMEM
                                      : __real_posix_memalign(p, align, size);
-}
-
-/* Armed by the test: the next cancel's first take from a batch finds it
- * emptied first, as if its owner had taken the jobs in between (cancel
- * holds head_lock, which keeps batches from being refilled, not from
- * being taken from).  The jobs taken are kept in emptied[]. */
-static atomic_bool empty_next_batch;
-static struct job__slot emptied[JOB__BATCH_MAX];
-static unsigned nemptied;
-
-unsigned __wrap_job__batch_take_before(struct job__batch *b, uint64_t end,
-                                       struct job__slot *out, unsigned max)
-{
-    if (atomic_exchange(&empty_next_batch, false)) {
-        while (nemptied < JOB__BATCH_MAX &&
-               job__batch_take(b, &emptied[nemptied]))
-            nemptied++;
-    }
-    return __real_job__batch_take_before(b, end, out, max);
 }
 
 static void reset_counters(void)
@@ -317,110 +294,6 @@ START_TEST(pool_without_threads_refuses_when_none_can_start)
 }
 END_TEST
 
-/* Jobs numbered in the order they were submitted. */
-struct numbered_job {
-    unsigned index;
-};
-
-static void job_never_runs(void *ctx)
-{
-    ck_abort_msg("job %u ran; it should have been handed back",
-                 ((struct numbered_job *)ctx)->index);
-}
-
-struct handback_order {
-    unsigned n;
-    unsigned last; /* index of the last job handed back */
-    bool in_order;
-};
-
-static void record_order(job_fn fn, void *ctx, void *arg)
-{
-    struct handback_order *o = arg;
-    unsigned index = ((struct numbered_job *)ctx)->index;
-
-    ck_assert_ptr_eq((void *)fn, (void *)job_never_runs);
-    if (o->n != 0 && index <= o->last)
-        o->in_order = false;
-    o->last = index;
-    o->n++;
-}
-
-/* Two workers, each blocked in a job with a batch claimed behind it; the
- * batch of the first is emptied just as the cancel picks it (the wrap
- * above).  The cancel must go on to the second batch, whose jobs are older
- * than the FIFO's, and hand back every job still queued, in FIFO order.
- * (It stopped at the emptied batch once: the FIFO came back before the
- * second batch, or, with the FIFO empty, that batch not at all.) */
-START_TEST(cancel_goes_on_when_a_batch_empties_under_it)
-{
-    /* Over JOB__BATCH_MIN_DEPTH jobs per worker behind each blocker, so
-     * that each worker claims a full batch as it takes its blocker. */
-    enum { FIRST_RUN = JOB__BATCH_MAX, REST = 2 * JOB__BATCH_MIN_DEPTH + 100 };
-    static struct numbered_job jobs[FIRST_RUN + REST];
-    job_pool *pool = pool_new(2);
-    struct latch hold1, hold2, block;
-    struct countdown held, blocked1, blocked2;
-    struct gated_job holder1 = {&held, &hold1, NULL};
-    struct gated_job holder2 = {&held, &hold2, NULL};
-    struct gated_job blocker1 = {&blocked1, &block, NULL};
-    struct gated_job blocker2 = {&blocked2, &block, NULL};
-    struct handback_order order = {0, 0, true};
-    size_t count = 0;
-
-    reset_counters();
-    latch_init(&hold1);
-    latch_init(&hold2);
-    latch_init(&block);
-    countdown_init(&held, 2);
-    countdown_init(&blocked1, 1);
-    countdown_init(&blocked2, 1);
-    for (unsigned i = 0; i < FIRST_RUN + REST; i++)
-        jobs[i].index = i;
-
-    /* Queue: blocker1, the first batch's jobs, blocker2, the rest. */
-    ck_assert_int_eq(job_submit_detached(pool, job_gated, &holder1), 0);
-    ck_assert_int_eq(job_submit_detached(pool, job_gated, &holder2), 0);
-    countdown_wait(&held);
-    ck_assert_int_eq(job_submit_detached(pool, job_gated, &blocker1), 0);
-    for (unsigned i = 0; i < FIRST_RUN; i++)
-        ck_assert_int_eq(job_submit_detached(pool, job_never_runs, &jobs[i]),
-                         0);
-    ck_assert_int_eq(job_submit_detached(pool, job_gated, &blocker2), 0);
-    for (unsigned i = FIRST_RUN; i < FIRST_RUN + REST; i++)
-        ck_assert_int_eq(job_submit_detached(pool, job_never_runs, &jobs[i]),
-                         0);
-    /* One worker takes blocker1 and claims jobs 0..31; the other takes
-     * blocker2 and claims the next 32. */
-    latch_open(&hold1);
-    countdown_wait(&blocked1);
-    latch_open(&hold2);
-    countdown_wait(&blocked2);
-
-    nemptied = 0;
-    atomic_store(&empty_next_batch, true);
-    ck_assert_int_eq(job_pool_cancel_queued(pool, record_order, &order, &count),
-                     0);
-    ck_assert(!atomic_load(&empty_next_batch));
-    ck_assert_uint_eq(nemptied, FIRST_RUN);
-    for (unsigned i = 0; i < FIRST_RUN; i++)
-        ck_assert_ptr_eq(emptied[i].ctx, &jobs[i]);
-    ck_assert_uint_eq(count, REST);
-    ck_assert_uint_eq(order.n, REST);
-    ck_assert(order.in_order);
-    ck_assert_uint_eq(order.last, FIRST_RUN + REST - 1);
-
-    latch_open(&block);
-    ck_assert_int_eq(job_pool_destroy(pool), 0);
-    countdown_destroy(&blocked2);
-    countdown_destroy(&blocked1);
-    countdown_destroy(&held);
-    latch_destroy(&block);
-    latch_destroy(&hold2);
-    latch_destroy(&hold1);
-}
-END_TEST
-
 /* When the library cannot block signals for a new worker, create fails
  * with EAGAIN and leaves the caller's signal mask as it was (it used to
  * restore the mask from a set that was never filled in). */
@@ -473,7 +346,6 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, submit_fails_with_enomem_when_the_queue_cannot_grow);
     tcase_add_test(tc, failed_growth_keeps_the_job_for_a_running_worker);
     tcase_add_test(tc, pool_without_threads_refuses_when_none_can_start);
-    tcase_add_test(tc, cancel_goes_on_when_a_batch_empties_under_it);
     tcase_add_test(tc,
                    create_keeps_the_callers_mask_when_blocking_signals_fails);
     tcase_add_test(tc, an_endless_timeout_is_a_deadline_in_the_future);

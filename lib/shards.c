@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pool's shards: one FIFO per submitting thread (up to JOB__SHARDS, then
+ * shared), which thread uses which, and the scans the workers make of them.
+ *
+ * A thread finds its shard through a pthread key the pool owns; its first
+ * submit is given the next shard in turn under pool->lock and sets the
+ * shard's bit in shards_in_use before it publishes a job there, so a scan
+ * of the bits set misses no job (the bit and the job are both published by
+ * sequentially consistent read-modify-writes, and scans load them so).
+ */
+#include "config.h"
+
+#include "jobpool-private.h"
+
+#include <errno.h>
+
+int job__shards_init(job_pool *pool)
+{
+    unsigned ready;
+    int rc = pthread_key_create(&pool->shard_key, NULL);
+
+    if (rc != 0)
+        return rc == ENOMEM ? ENOMEM : EAGAIN;
+    for (ready = 0; ready < JOB__SHARDS; ready++) {
+        rc = job__queue_init(&pool->shards[ready].queue);
+        if (rc != 0)
+            break;
+    }
+    if (rc == 0)
+        return 0;
+    while (ready > 0)
+        job__queue_destroy(&pool->shards[--ready].queue);
+    (void)pthread_key_delete(pool->shard_key);
+    return rc;
+}
+
+void job__shards_fini(job_pool *pool)
+{
+    for (unsigned i = 0; i < JOB__SHARDS; i++)
+        job__queue_destroy(&pool->shards[i].queue);
+    (void)pthread_key_delete(pool->shard_key);
+}
+
+struct job__shard *job__my_shard(job_pool *pool)
+{
+    struct job__shard *shard = pthread_getspecific(pool->shard_key);
+    unsigned i;
+
+    if (shard != NULL)
+        return shard;
+    (void)pthread_mutex_lock(&pool->lock);
+    i = pool->next_shard;
+    pool->next_shard = (i + 1) % JOB__SHARDS;
+    (void)atomic_fetch_or_explicit(&pool->shards_in_use, (uint64_t)1 << i,
+                                   memory_order_seq_cst);
+    (void)pthread_mutex_unlock(&pool->lock);
+    shard = &pool->shards[i];
+    return pthread_setspecific(pool->shard_key, shard) == 0 ? shard : NULL;
+}
+
+/* The next shard in use at or after i (cyclically), or JOB__SHARDS when
+ * none is. */
+static unsigned next_in_use(uint64_t in_use, unsigned i)
+{
+    uint64_t rotated;
+
+    if (in_use == 0)
+        return JOB__SHARDS;
+    i %= JOB__SHARDS;
+    rotated = i == 0 ? in_use : (in_use >> i) | (in_use << (JOB__SHARDS - i));
+    return (i + (unsigned)__builtin_ctzll(rotated)) % JOB__SHARDS;
+}
+
+static uint64_t in_use(job_pool *pool)
+{
+    return atomic_load_explicit(&pool->shards_in_use, memory_order_seq_cst);
+}
+
+bool job__work_visible(job_pool *pool)
+{
+    uint64_t bits = in_use(pool);
+
+    for (; bits != 0; bits &= bits - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(bits);
+
+        if (job__queue_depth(&pool->shards[i].queue) != 0)
+            return true;
+    }
+    return false;
+}
+
+uint64_t job__shards_depth(job_pool *pool)
+{
+    uint64_t depth = 0, bits = in_use(pool);
+
+    for (; bits != 0; bits &= bits - 1)
+        depth += job__queue_depth(&pool->shards[__builtin_ctzll(bits)].queue);
+    return depth;
+}
+
+uint64_t job__shards_submitted(job_pool *pool)
+{
+    uint64_t sum = 0, bits = in_use(pool);
+
+    for (; bits != 0; bits &= bits - 1)
+        sum += atomic_load_explicit(
+            &pool->shards[__builtin_ctzll(bits)].queue.tail_seq,
+            memory_order_seq_cst);
+    return sum;
+}
+
+bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out)
+{
+    uint64_t bits = in_use(pool);
+    unsigned i = next_in_use(bits, *cursor);
+
+    /* Each shard in use once, from the cursor on; an empty one is passed
+     * over without its lock. */
+    for (unsigned n = (unsigned)__builtin_popcountll(bits); n > 0; n--) {
+        struct job__queue *q = &pool->shards[i].queue;
+        bool taken = false;
+
+        if (job__queue_depth(q) != 0) {
+            (void)pthread_mutex_lock(&q->head_lock);
+            taken = job__queue_pop(q, out);
+            (void)pthread_mutex_unlock(&q->head_lock);
+        }
+        if (taken) {
+            /* The next look starts at the next shard, so that every
+             * thread's jobs get their turn. */
+            *cursor = i + 1;
+            return true;
+        }
+        i = next_in_use(bits, i + 1);
+    }
+    return false;
+}
+
+void job__gate_close(job_pool *pool)
+{
+    for (unsigned i = 0; i < JOB__SHARDS; i++)
+        (void)pthread_mutex_lock(&pool->shards[i].queue.tail_lock);
+}
+
+void job__gate_open(job_pool *pool)
+{
+    for (unsigned i = JOB__SHARDS; i > 0; i--)
+        (void)pthread_mutex_unlock(&pool->shards[i - 1].queue.tail_lock);
+}
