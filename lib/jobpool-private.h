@@ -98,7 +98,8 @@ struct job__queue {
     alignas(JOB__CACHELINE) pthread_mutex_t head_lock;
     struct job__block *head_block; /* head_lock */
     size_t head_index;             /* head_lock: next slot to take */
-    uint64_t tail_seen;            /* head_lock: a recent value of tail_seq */
+    _Atomic uint64_t tail_seen;    /* stored under head_lock: a recent
+                                      value of tail_seq */
     _Atomic uint64_t head_seq;     /* stored under head_lock: jobs taken
                                       out, by a worker or a cancel */
 
@@ -118,6 +119,16 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
 /* Takes the oldest job into *out; head_lock must be held.  Returns false
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
+/* True when the queue may hold a job, by the consumers' own line first:
+ * tail_seq, which the producer writes, is loaded only when the consumers'
+ * last look found the queue empty. */
+static inline bool job__queue_maybe_nonempty(struct job__queue *q)
+{
+    uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
+
+    return atomic_load_explicit(&q->tail_seen, memory_order_relaxed) != head ||
+           atomic_load_explicit(&q->tail_seq, memory_order_relaxed) != head;
+}
 /* Jobs in the queue: published and not taken out, read without a lock. */
 static inline uint64_t job__queue_depth(struct job__queue *q)
 {
@@ -133,7 +144,10 @@ static inline uint64_t job__queue_depth(struct job__queue *q)
  * steady state a shard has one producer: no two threads write the same
  * line per job.  Threads past the JOB__SHARDS-th share earlier shards.
  */
-#define JOB__SHARDS 64
+#define JOB__SHARDS                                                            \
+    32 /* bits of shards_in_use; the gate holds them all,                      \
+          with two more locks, and ThreadSanitizer follows                     \
+          at most 64 locks held at once */
 struct job__shard {
     struct job__queue queue;
     /* For queued_peak (submit.c): the deepest this shard has been seen,

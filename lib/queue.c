@@ -87,7 +87,8 @@ int job__queue_init(struct job__queue *q)
     JOB__ATOMIC_FIELD(&q->tail_seq);
     q->head_block = NULL;
     q->head_index = 0;
-    q->tail_seen = 0;
+    atomic_init(&q->tail_seen, 0);
+    JOB__ATOMIC_FIELD(&q->tail_seen);
     atomic_init(&q->head_seq, 0);
     JOB__ATOMIC_FIELD(&q->head_seq);
     for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
@@ -162,10 +163,13 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
 {
     uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
 
-    if (head == q->tail_seen) {
-        q->tail_seen = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+    if (head == atomic_load_explicit(&q->tail_seen, memory_order_relaxed)) {
+        uint64_t tail =
+            atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+
         JOB__HAPPENS_AFTER(&q->tail_seq);
-        if (head == q->tail_seen)
+        atomic_store_explicit(&q->tail_seen, tail, memory_order_relaxed);
+        if (head == tail)
             return false;
     }
     /* A job exists past the end of this block, so the producer has already

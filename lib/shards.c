@@ -69,6 +69,7 @@ static unsigned next_in_use(uint64_t in_use, unsigned i)
         return JOB__SHARDS;
     i %= JOB__SHARDS;
     rotated = i == 0 ? in_use : (in_use >> i) | (in_use << (JOB__SHARDS - i));
+    rotated &= ((uint64_t)1 << JOB__SHARDS) - 1;
     return (i + (unsigned)__builtin_ctzll(rotated)) % JOB__SHARDS;
 }
 
@@ -121,7 +122,7 @@ bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out)
         struct job__queue *q = &pool->shards[i].queue;
         bool taken = false;
 
-        if (job__queue_depth(q) != 0) {
+        if (job__queue_maybe_nonempty(q)) {
             (void)pthread_mutex_lock(&q->head_lock);
             taken = job__queue_pop(q, out);
             (void)pthread_mutex_unlock(&q->head_lock);
