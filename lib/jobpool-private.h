@@ -70,9 +70,6 @@ struct job__block {
 #define JOB__BLOCK_SLOTS                                                       \
     ((JOB__BLOCK_BYTES - sizeof(struct job__block)) / sizeof(struct job__slot))
 
-/* Drained blocks a queue keeps for reuse. */
-#define JOB__SPARE_BLOCKS 2
-
 /*
  * A two-lock FIFO (Michael and Scott's design, with blocks of slots instead
  * of one node per job): the producer side holds tail_lock, consumers
@@ -102,12 +99,6 @@ struct job__queue {
                                       value of tail_seq */
     _Atomic uint64_t head_seq;     /* stored under head_lock: jobs taken
                                       out, by a worker or a cancel */
-
-    /* Drained blocks kept for the producer.  Each place is exchanged
-     * atomically: the consumer fills empty places, the producer empties
-     * full ones. */
-    alignas(
-        JOB__CACHELINE) _Atomic(struct job__block *) spare[JOB__SPARE_BLOCKS];
 };
 
 /* queue.c */

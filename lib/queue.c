@@ -20,38 +20,6 @@ static struct job__block *block_new(void)
     return b;
 }
 
-/* Hands a drained block to the producer side, or frees it if every spare
- * place is taken. */
-static void block_retire(struct job__queue *q, struct job__block *b)
-{
-    b->next = NULL;
-    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
-        struct job__block *empty = NULL;
-
-        JOB__HAPPENS_BEFORE(&q->spare[i]);
-        if (atomic_compare_exchange_strong_explicit(&q->spare[i], &empty, b,
-                                                    memory_order_release,
-                                                    memory_order_relaxed))
-            return;
-    }
-    free(b);
-}
-
-/* A spare block, or a new one, or NULL when memory is short. */
-static struct job__block *block_get(struct job__queue *q)
-{
-    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
-        struct job__block *b =
-            atomic_exchange_explicit(&q->spare[i], NULL, memory_order_acquire);
-
-        if (b != NULL) {
-            JOB__HAPPENS_AFTER(&q->spare[i]);
-            return b;
-        }
-    }
-    return block_new();
-}
-
 /* Makes a mutex that spins briefly before sleeping where the C library
  * offers it: both queue locks are held for a few dozen instructions. */
 static int lock_init(pthread_mutex_t *m)
@@ -91,10 +59,6 @@ int job__queue_init(struct job__queue *q)
     JOB__ATOMIC_FIELD(&q->tail_seen);
     atomic_init(&q->head_seq, 0);
     JOB__ATOMIC_FIELD(&q->head_seq);
-    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++) {
-        atomic_init(&q->spare[i], NULL);
-        JOB__ATOMIC_FIELD(&q->spare[i]);
-    }
     return 0;
 }
 
@@ -110,8 +74,6 @@ void job__queue_destroy(struct job__queue *q)
         free(b);
         b = next;
     }
-    for (unsigned i = 0; i < JOB__SPARE_BLOCKS; i++)
-        free(atomic_load_explicit(&q->spare[i], memory_order_acquire));
     (void)pthread_mutex_destroy(&q->head_lock);
     (void)pthread_mutex_destroy(&q->tail_lock);
 }
@@ -122,7 +84,7 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     struct job__slot *slot;
 
     if (q->tail_index == JOB__BLOCK_SLOTS) {
-        struct job__block *b = block_get(q);
+        struct job__block *b = block_new();
 
         if (b == NULL)
             return ENOMEM;
@@ -154,7 +116,7 @@ static struct job__slot *head_slot(struct job__queue *q)
 
         q->head_block = done->next;
         q->head_index = 0;
-        block_retire(q, done);
+        free(done);
     }
     return &q->head_block->slots[q->head_index++];
 }
