@@ -90,8 +90,11 @@ static void check_locked(const job_pool *pool)
          w = w->next_parked)
         len++;
     JOB__ASSERT(len == atomic_load(&pool->nparked));
-    JOB__ASSERT(atomic_load(&pool->nlive) <= pool->max_threads);
-    JOB__ASSERT(len <= atomic_load(&pool->nlive));
+    JOB__ASSERT(atomic_load(&pool->nlive) <= pool->cfg.max_threads);
+    /* Each thread counts itself at most once as idle, and only while it
+     * is counted live: so threads_idle never exceeds the threads. */
+    JOB__ASSERT(len + atomic_load(&pool->nspinning) <=
+                atomic_load(&pool->nlive));
 #else
     (void)pool;
 #endif
@@ -138,8 +141,8 @@ static bool growth_wanted(job_pool *pool)
     return pool->elastic && pool->parked == NULL &&
            atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0 &&
            atomic_load_explicit(&pool->nlive, memory_order_relaxed) <
-               pool->max_threads &&
-           pool->nstarting < pool->max_threads &&
+               pool->cfg.max_threads &&
+           pool->nstarting < pool->cfg.max_threads &&
            pool->nstarting < job__shards_depth(pool);
 }
 
@@ -233,7 +236,7 @@ static bool leave_if_idle(job_pool *pool, struct job__worker *w)
     job__gate_close(pool);
     leave = w->parked &&
             atomic_load_explicit(&pool->nlive, memory_order_relaxed) >
-                pool->min_threads &&
+                pool->cfg.min_threads &&
             !atomic_load_explicit(&pool->stopping, memory_order_relaxed) &&
             !job__work_visible(pool);
     if (leave) {
@@ -255,7 +258,7 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
     struct timespec deadline;
 
     if (pool->elastic)
-        job__deadline_after(&deadline, pool->idle_timeout_ns);
+        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
     (void)pthread_mutex_lock(&w->park_lock);
     while (!w->wake) {
         if (!pool->elastic) {
@@ -269,7 +272,7 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
         (void)pthread_mutex_unlock(&w->park_lock);
         if (leave_if_idle(pool, w))
             return true;
-        job__deadline_after(&deadline, pool->idle_timeout_ns);
+        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
         (void)pthread_mutex_lock(&w->park_lock);
     }
     w->wake = false;
@@ -337,7 +340,7 @@ bool job__exit_or_stay(struct job__worker *w)
     stay = pool->parked == NULL &&
            atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0 &&
            atomic_load_explicit(&pool->nlive, memory_order_relaxed) <
-               pool->max_threads &&
+               pool->cfg.max_threads &&
            job__work_visible(pool);
     if (stay) {
         count(&pool->nlive, 1);

@@ -190,6 +190,19 @@ enum {
     JOB__NO_WORKER = -2 /* an elastic pool has no worker to run it */
 };
 
+/* options.c: the options of job_pool_create() as the library uses them. */
+struct job__settings {
+    unsigned min_threads;
+    unsigned max_threads; /* equal to min_threads for a fixed-size pool */
+    uint64_t idle_timeout_ns;
+    size_t queue_limit;
+    enum job_overflow overflow;
+    size_t stack_size; /* 0 = the system's default */
+    job_thread_hook thread_start;
+    job_thread_hook thread_stop;
+    void *thread_hook_arg;
+    char name[16]; /* worker name prefix, NUL-terminated */
+};
 struct job_pool {
     struct job__shard shards[JOB__SHARDS];
 
@@ -197,13 +210,8 @@ struct job_pool {
     alignas(JOB__CACHELINE) _Atomic bool stopping; /* stored with every
                                                       shard's tail_lock held
                                                       (job__gate_close) */
-    bool guarded;       /* a limit or an elastic thread count to check
-                           on each submit */
-    bool elastic;       /* min_threads < max_threads */
-    size_t queue_limit; /* 0 = unbounded */
-    enum job_overflow overflow;
-    unsigned min_threads;
-    unsigned max_threads;           /* places in workers[] */
+    bool elastic;                   /* cfg.min_threads < cfg.max_threads */
+    struct job__settings cfg;       /* cfg.max_threads places in workers[] */
     pthread_key_t shard_key;        /* a thread's shard in this pool */
     _Atomic uint64_t shards_in_use; /* bit i: shard i was given to a thread;
                                        set under lock */
@@ -261,28 +269,10 @@ struct job_pool {
                                     no thread may start */
 
     /* Fixed at create. */
-    uint64_t idle_timeout_ns;
-    struct job__worker *workers; /* max_threads places */
+    struct job__worker *workers; /* cfg.max_threads places */
     pthread_attr_t thread_attr;  /* for every worker thread */
-    job_thread_hook thread_start;
-    job_thread_hook thread_stop;
-    void *thread_hook_arg;
-    char name[16]; /* worker name prefix */
 };
 
-/* options.c: the options of job_pool_create() as the library uses them. */
-struct job__settings {
-    unsigned min_threads;
-    unsigned max_threads; /* equal to min_threads for a fixed-size pool */
-    uint64_t idle_timeout_ns;
-    size_t queue_limit;
-    enum job_overflow overflow;
-    size_t stack_size; /* 0 = the system's default */
-    job_thread_hook thread_start;
-    job_thread_hook thread_stop;
-    void *thread_hook_arg;
-    char name[16]; /* worker name prefix, NUL-terminated */
-};
 int job__settings_from_options(struct job__settings *out,
                                const job_pool_options *opts);
 
@@ -323,7 +313,7 @@ static inline bool job__may_need_worker(job_pool *pool)
     if (atomic_load_explicit(&pool->nparked, memory_order_seq_cst) == 0 &&
         (!pool->elastic ||
          atomic_load_explicit(&pool->nlive, memory_order_seq_cst) >=
-             pool->max_threads))
+             pool->cfg.max_threads))
         return false;
     return atomic_load_explicit(&pool->nspinning, memory_order_seq_cst) == 0;
 }
@@ -349,7 +339,7 @@ void job__wake_all(job_pool *pool);
 unsigned job__threads_idle(job_pool *pool);
 
 /* threads.c: places, and starting and joining threads. */
-int job__workers_init(job_pool *pool, const struct job__settings *settings);
+int job__workers_init(job_pool *pool);
 void job__workers_fini(job_pool *pool);
 /* Starts n workers at create; returns 0 or EAGAIN. */
 int job__workers_start(job_pool *pool, unsigned n);

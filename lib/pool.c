@@ -157,17 +157,8 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->thread_start_failures);
     JOB__ATOMIC_FIELD(&pool->threads_alive);
     JOB__ATOMIC_FIELD(&pool->threads_peak);
-    pool->min_threads = settings->min_threads;
-    pool->max_threads = settings->max_threads;
+    pool->cfg = *settings;
     pool->elastic = settings->min_threads < settings->max_threads;
-    pool->idle_timeout_ns = settings->idle_timeout_ns;
-    pool->queue_limit = settings->queue_limit;
-    pool->overflow = settings->overflow;
-    pool->guarded = pool->elastic || pool->queue_limit != 0;
-    pool->thread_start = settings->thread_start;
-    pool->thread_stop = settings->thread_stop;
-    pool->thread_hook_arg = settings->thread_hook_arg;
-    memcpy(pool->name, settings->name, sizeof pool->name);
     return pool;
 }
 
@@ -191,11 +182,11 @@ int job_pool_create(job_pool **out, const job_pool_options *opts)
     rc = pool_sync_init(pool);
     if (rc != 0)
         goto fail_sync;
-    rc = job__workers_init(pool, &settings);
+    rc = job__workers_init(pool);
     if (rc != 0)
         goto fail_workers;
     pool->state = JOB__RUNNING;
-    rc = job__workers_start(pool, pool->min_threads);
+    rc = job__workers_start(pool, pool->cfg.min_threads);
     if (rc != 0)
         goto fail_threads;
     *out = pool;
@@ -346,7 +337,7 @@ static size_t take_batch(job_pool *pool, unsigned i, uint64_t end,
      * hand-back itself) and the stats see them gone. */
     if (n != 0)
         atomic_fetch_add_explicit(&pool->cancelled, n, memory_order_seq_cst);
-    if (n != 0 && pool->queue_limit != 0)
+    if (n != 0 && pool->cfg.queue_limit != 0)
         job__room_release(pool, n);
     return n;
 }

@@ -44,7 +44,7 @@ static bool room_reserve(job_pool *pool)
     size_t n = atomic_load_explicit(&pool->queued_now, memory_order_seq_cst);
 
     do {
-        if (n >= pool->queue_limit)
+        if (n >= pool->cfg.queue_limit)
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pool->queued_now, &n,
                                                     n + 1, memory_order_seq_cst,
@@ -119,7 +119,7 @@ queue_locked(job_pool *pool, struct job__shard *shard, job_fn fn, void *ctx)
         atomic_load_explicit(&pool->nexiting, memory_order_seq_cst) == 0)
         return JOB__NO_WORKER;
     rc = job__queue_push(&shard->queue, fn, ctx);
-    if (rc == 0 && pool->queue_limit == 0)
+    if (rc == 0 && pool->cfg.queue_limit == 0)
         note_depth(pool, shard);
     return rc;
 }
@@ -134,7 +134,7 @@ static int attempt(job_pool *pool, job_fn fn, void *ctx, bool space_locked)
 
     if (shard == NULL)
         return ENOMEM;
-    if (pool->queue_limit != 0 && !room_reserve(pool))
+    if (pool->cfg.queue_limit != 0 && !room_reserve(pool))
         return atomic_load_explicit(&pool->stopping, memory_order_relaxed)
                    ? ESHUTDOWN
                    : JOB__FULL;
@@ -144,7 +144,7 @@ static int attempt(job_pool *pool, job_fn fn, void *ctx, bool space_locked)
     /* A place given back wakes the waiters, who may have found the
      * queue full because of it; outside tail_lock, which comes after
      * space_lock. */
-    if (rc != 0 && pool->queue_limit != 0) {
+    if (rc != 0 && pool->cfg.queue_limit != 0) {
         give_back(pool, 1);
         if (space_locked)
             (void)pthread_cond_broadcast(&pool->space_cond);
@@ -264,10 +264,10 @@ static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
             rc = queue_with_new_worker(pool, fn, ctx);
             break;
         case JOB__FULL:
-            if (timeout_ns == NULL && pool->overflow == JOB_OVERFLOW_REJECT)
+            if (timeout_ns == NULL && pool->cfg.overflow == JOB_OVERFLOW_REJECT)
                 return refuse(pool, EAGAIN, &pool->rejected_full);
             if (timeout_ns == NULL &&
-                (pool->overflow == JOB_OVERFLOW_CALLER_RUNS ||
+                (pool->cfg.overflow == JOB_OVERFLOW_CALLER_RUNS ||
                  on_own_worker(pool)))
                 return run_in_caller(pool, fn, ctx);
             rc = wait_for_room(pool, fn, ctx, timeout_ns);

@@ -72,22 +72,22 @@ static int thread_attr_init(pthread_attr_t *attr, size_t stack_size)
 /* Sets up the places and the thread attributes.  Returns 0,
  * ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on failure
  * nothing is left to free. */
-int job__workers_init(job_pool *pool, const struct job__settings *settings)
+int job__workers_init(job_pool *pool)
 {
     unsigned ready = 0;
-    int rc = thread_attr_init(&pool->thread_attr, settings->stack_size);
+    int rc = thread_attr_init(&pool->thread_attr, pool->cfg.stack_size);
 
     if (rc != 0)
         return rc == EINVAL ? EINVAL : EAGAIN;
     rc = posix_memalign((void **)&pool->workers, JOB__CACHELINE,
-                        pool->max_threads * sizeof *pool->workers);
+                        pool->cfg.max_threads * sizeof *pool->workers);
     if (rc != 0) {
         pool->workers = NULL;
         rc = ENOMEM;
         goto fail_alloc;
     }
-    memset(pool->workers, 0, pool->max_threads * sizeof *pool->workers);
-    for (; ready < pool->max_threads; ready++) {
+    memset(pool->workers, 0, pool->cfg.max_threads * sizeof *pool->workers);
+    for (; ready < pool->cfg.max_threads; ready++) {
         rc = place_init(pool, &pool->workers[ready], ready);
         if (rc != 0)
             goto fail_places;
@@ -107,7 +107,7 @@ fail_alloc:
 
 void job__workers_fini(job_pool *pool)
 {
-    for (unsigned i = 0; i < pool->max_threads; i++)
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++)
         place_fini(&pool->workers[i]);
     free(pool->workers);
     (void)pthread_attr_destroy(&pool->thread_attr);
@@ -135,7 +135,7 @@ static void name_worker(const job_pool *pool, const struct job__worker *w)
 
     /* Linux keeps 15 bytes of a thread's name; cut it there rather than
      * have pthread_setname_np() refuse it with ERANGE. */
-    (void)snprintf(name, sizeof name, "%s-%u", pool->name, w->index);
+    (void)snprintf(name, sizeof name, "%s-%u", pool->cfg.name, w->index);
     name[15] = '\0';
     (void)pthread_setname_np(w->thread, name);
 #else
@@ -198,7 +198,7 @@ static struct job__worker *free_place(job_pool *pool)
 {
     struct job__worker *exited = NULL;
 
-    for (unsigned i = 0; i < pool->max_threads; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         struct job__worker *w = &pool->workers[i];
 
         if (!w->started || w->joined)
@@ -224,7 +224,7 @@ int job__worker_add_locked(job_pool *pool)
     int rc;
 
     if (atomic_load_explicit(&pool->nlive, memory_order_relaxed) >=
-        pool->max_threads) {
+        pool->cfg.max_threads) {
         rc = EAGAIN; /* a leaving thread stayed instead: not a failure */
     } else {
         w = free_place(pool);
@@ -233,7 +233,7 @@ int job__worker_add_locked(job_pool *pool)
             rc = ESHUTDOWN;
         else if (w == NULL ||
                  atomic_load_explicit(&pool->nlive, memory_order_relaxed) >=
-                     pool->max_threads)
+                     pool->cfg.max_threads)
             rc = EAGAIN; /* every place is held by a thread in its stop
                             hook, which stays if the job needs it */
         else if ((rc = start_thread(pool, w)) != 0)
@@ -248,7 +248,7 @@ int job__worker_add_locked(job_pool *pool)
 
 void job__workers_join(job_pool *pool)
 {
-    for (unsigned i = 0; i < pool->max_threads; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         struct job__worker *w = &pool->workers[i];
         bool join;
 
@@ -270,7 +270,7 @@ bool job__called_from_worker_locked(const job_pool *pool)
 {
     pthread_t self = pthread_self();
 
-    for (unsigned i = 0; i < pool->max_threads; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         const struct job__worker *w = &pool->workers[i];
 
         if (w->started && !w->exited && pthread_equal(w->thread, self))

@@ -37,7 +37,7 @@ uint64_t job__completed(job_pool *pool)
 {
     uint64_t sum = 0;
 
-    for (unsigned i = 0; i < pool->max_threads; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         sum += atomic_load_explicit(&pool->workers[i].completed,
                                     memory_order_seq_cst);
         JOB__HAPPENS_AFTER(&pool->workers[i].completed);
@@ -49,7 +49,7 @@ uint64_t job__started(job_pool *pool)
 {
     uint64_t sum = 0;
 
-    for (unsigned i = 0; i < pool->max_threads; i++)
+    for (unsigned i = 0; i < pool->cfg.max_threads; i++)
         sum += atomic_load_explicit(&pool->workers[i].started_jobs,
                                     memory_order_acquire);
     return sum;
@@ -68,7 +68,7 @@ static bool take_job(job_pool *pool, struct job__worker *w,
 {
     if (!job__shards_take(pool, &w->cursor, job))
         return false;
-    if (pool->queue_limit != 0)
+    if (pool->cfg.queue_limit != 0)
         job__room_release(pool, 1);
     return true;
 }
@@ -120,8 +120,8 @@ void *job__worker_main(void *arg)
     struct job__slot job;
 
 start:
-    if (pool->thread_start != NULL)
-        pool->thread_start(pool->thread_hook_arg);
+    if (pool->cfg.thread_start != NULL)
+        pool->cfg.thread_start(pool->cfg.thread_hook_arg);
     /* Idle (spinning) from here until it holds a job. */
     job__worker_ready(pool);
     for (;;) {
@@ -136,8 +136,8 @@ start:
         if (!spin_for_work(pool) && job__park(pool, w) == JOB__PARK_EXIT)
             break;
     }
-    if (pool->thread_stop != NULL)
-        pool->thread_stop(pool->thread_hook_arg);
+    if (pool->cfg.thread_stop != NULL)
+        pool->cfg.thread_stop(pool->cfg.thread_hook_arg);
     if (job__exit_or_stay(w))
         goto start; /* a job came while it was leaving */
     return NULL;
