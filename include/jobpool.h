@@ -203,7 +203,9 @@ JOB_API void job_pool_options_init_sized(job_pool_options *opts,
  *           overflow is not a job_overflow value; stack_size is below
  *           PTHREAD_STACK_MIN or refused by the system;
  *   ENOMEM  out of memory;
- *   EAGAIN  a worker thread could not be started.
+ *   EAGAIN  a worker thread could not be started, or the process has no
+ *           thread-specific data key left (each pool uses one, out of
+ *           PTHREAD_KEYS_MAX).
  * On failure *pool is left unchanged, every thread already started has been
  * joined and everything allocated has been freed.
  */
@@ -249,14 +251,18 @@ JOB_API int job_pool_destroy(job_pool *pool);
 /* submitting */
 
 /*
- * Queues fn(ctx) to run on a worker and returns at once.  Jobs are taken in
- * the order they were accepted (FIFO) and, with one worker, started in it;
- * with more, a worker may take a run of 32 jobs at once from a backlog of
- * over 1024 jobs per worker, so a job may start after later ones, and jobs
- * may finish in any order.  Writes the caller made before the submit are
- * visible to the job.  Safe from any thread, including the pool's own workers.
- * In steady state the call allocates nothing and makes no system call unless
- * it must wake a sleeping worker.
+ * Queues fn(ctx) to run on a worker and returns at once.  Order is FIFO per
+ * submitting thread: the jobs one thread submits to a pool (with this call
+ * or job_submit_detached_timed()) are taken, by a worker or by
+ * job_pool_cancel_queued(), in the order that thread submitted them, and
+ * with one worker they start in that order.  Jobs submitted by different
+ * threads have no order between them.  With several workers, a job may
+ * start after a later one that another worker took, and jobs may finish in
+ * any order.  Writes the caller made before the submit are visible to the
+ * job.  Safe from any thread, including the pool's own workers.  In steady
+ * state the call allocates nothing and makes no system call unless it must
+ * wake a sleeping worker (a thread's first submit to a pool may allocate
+ * that thread's queue).
  *
  * With a queue_limit, a submit to a full queue follows the pool's overflow
  * policy (enum job_overflow).  An elastic pool may start a worker inside
@@ -268,8 +274,9 @@ JOB_API int job_pool_destroy(job_pool *pool);
  *   EAGAIN     the queue is at queue_limit under JOB_OVERFLOW_REJECT, or an
  *              elastic pool with no worker could not start one (counted as
  *              rejected);
- *   ENOMEM     the queue needed memory and none was available (counted as
- *              rejected).
+ *   ENOMEM     the queue needed memory (at this thread's first submit to the
+ *              pool, or at a new queue block) and none was available
+ *              (counted as rejected).
  * With JOB_OVERFLOW_CALLER_RUNS, 0 may mean the job has already run, in
  * this thread.
  * On failure fn is never called and ctx stays with the caller.
@@ -298,8 +305,10 @@ typedef void (*job_handback_fn)(job_fn fn, void *ctx, void *arg);
 
 /*
  * Removes every job queued and not yet started when the call began, and
- * hands each one, exactly once, to handback(fn, ctx, arg) in FIFO order on
- * the calling thread; such a job never runs.  Running jobs are never
+ * hands each one, exactly once, to handback(fn, ctx, arg) on the calling
+ * thread; such a job never runs.  The jobs of each submitting thread are
+ * handed back in the order that thread submitted them; jobs of different
+ * threads have no order between them.  Running jobs are never
  * interrupted; jobs submitted while the call is in progress may be handed
  * back or may run, each exactly once either way.  handback may submit jobs
  * (to this pool or another), but must not call job_pool_cancel_queued()

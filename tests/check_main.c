@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(runner, overload_suite());
     srunner_add_suite(runner, elastic_suite());
     srunner_add_suite(runner, cancel_suite());
+    srunner_add_suite(runner, order_suite());
     srunner_add_suite(runner, hardening_suite());
     srunner_add_suite(runner, batch_suite());
     srunner_add_suite(runner, stress_suite());

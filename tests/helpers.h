@@ -117,6 +117,7 @@ Suite *misuse_suite(void);
 Suite *overload_suite(void);
 Suite *elastic_suite(void);
 Suite *cancel_suite(void);
+Suite *order_suite(void);
 Suite *hardening_suite(void);
 
 #endif

@@ -213,9 +213,11 @@ END_TEST
 
 /* cancel_queued */
 
-/* Held workers, jobs queued behind them: each queued job is handed back
- * once, in FIFO order, on the calling thread, with its own fn and ctx; the
- * running jobs are left alone; wait_idle still returns afterwards. */
+/* Held workers, jobs queued behind them by this thread alone: each queued
+ * job is handed back once, in the order this thread submitted them, on the
+ * calling thread, with its own fn and ctx; the running jobs are left alone;
+ * wait_idle still returns afterwards.  (tests/test_order.c has several
+ * producers.) */
 START_TEST(cancel_hands_back_every_queued_job_in_fifo_order)
 {
     enum { QUEUED = 100 };

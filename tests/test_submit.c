@@ -97,7 +97,8 @@ START_TEST(every_accepted_job_runs_exactly_once)
 }
 END_TEST
 
-/* With one worker, jobs run in the order they were accepted. */
+/* With one worker, the jobs one thread submits run in the order it submitted
+ * them (tests/test_order.c has several producers). */
 struct order_log {
     unsigned next;       /* only the single worker touches it */
     unsigned seen[1000]; /* seen[k] = the id of the k-th job to run */
