@@ -158,7 +158,11 @@ typedef struct job_pool_stats {
     unsigned threads_peak;          /* most worker threads alive at once */
     unsigned threads_idle;          /* workers waiting for a job */
     size_t queued_peak;             /* most jobs queued at once: exact
-                                       up to 64, within 1/64 above */
+                                       with a queue_limit; otherwise, from
+                                       one submitting thread, exact up to
+                                       64 and within 1/64 above, and from
+                                       several, sampled (never above the
+                                       truth; see job_pool_get_stats(3)) */
     uint64_t rejected_full;         /* refused because the queue was at
                                        queue_limit (EAGAIN or ETIMEDOUT) */
     uint64_t rejected_shutdown;     /* refused because shutdown had begun */

@@ -7,7 +7,7 @@
  *
  * The workers are held on a gate while the producers fill the queue, then
  * let go while the producers are still submitting, so jobs are taken both
- * from a deep queue and as they arrive.  70 producers are more than the 64
+ * from a deep queue and as they arrive.  70 producers are more than the 32
  * queues a pool gives its submitting threads: some of them share one.
  */
 #include "helpers.h"
