@@ -2,11 +2,17 @@
 /*
  * How fast this machine moves a cache line between two CPUs right now.
  *
- * On a shared virtual machine that figure changes from minute to minute
- * (seen here: about 80 ns, and 350-420 ns for minutes at a time, while one
- * CPU's speed stays the same).  Workloads whose speed is a hand-off
- * between producers and workers report it beside their own figures, so
- * that a slow repetition can be told from a slow pool.
+ * On a shared virtual machine that figure changes over time (seen here:
+ * about 80 ns, and 350-420 ns for minutes at a time, or flipping every
+ * second or two while the host is busy, while one CPU's speed stays the
+ * same).  Every child measures it before and after
+ * its workload, and states.c labels the run near or far from the two
+ * figures; the parent also probes it while it waits for a state.
+ *
+ * The round trips are timed in BATCHES batches and the figure is the
+ * median batch's mean: on a machine shared with other builds, one side
+ * may be preempted for a millisecond, which would turn the mean of all
+ * the trips of a near machine into a far one; it spoils one batch only.
  *
  * The two sides are pinned to two different CPUs for the measurement, so
  * that neither waits for the scheduler, and the calling thread gets its
@@ -25,9 +31,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#define ROUND_TRIPS 2000u
+#define BATCHES 7u
+#define ROUND_TRIPS 300u /* per batch */
 /* Never spin longer than this, whatever the machine does. */
-#define LIMIT_NS 20000000u
+#define LIMIT_NS 100000000u
 #define STOP UINT64_MAX
 
 #ifdef HAVE_PTHREAD_AFFINITY
@@ -73,20 +80,39 @@ static bool wait_for(_Atomic uint64_t *ball, uint64_t want, uint64_t t0)
     return true;
 }
 
-/* Times the round trips after the first; returns ns per trip, or 0. */
+/* Times BATCHES batches of round trips after the first; returns the median
+ * batch's ns per trip, of the batches done if the limit came first, or 0
+ * if none was. */
 static double play(struct ping *p)
 {
-    uint64_t t0 = bench_now_ns(), done;
+    uint64_t t0 = bench_now_ns(), ball = 2;
+    double batch[BATCHES];
+    unsigned b, i, j;
 
-    if (!wait_for(&p->ball, 2, t0))
-        return 0;
-    t0 = bench_now_ns();
-    for (done = 0; done < ROUND_TRIPS; done++) {
-        atomic_store_explicit(&p->ball, 2 * done + 3, memory_order_release);
-        if (!wait_for(&p->ball, 2 * done + 4, t0))
-            break;
+    /* The first trip also says that the pong side runs on its CPU. */
+    while (atomic_load_explicit(&p->ball, memory_order_acquire) != 2) {
+        if (bench_now_ns() - t0 > LIMIT_NS)
+            return 0;
+        (void)sched_yield();
     }
-    return done ? (double)(bench_now_ns() - t0) / (double)done : 0;
+    t0 = bench_now_ns();
+    for (b = 0; b < BATCHES; b++) {
+        uint64_t start = bench_now_ns();
+        double x;
+
+        for (i = 0; i < ROUND_TRIPS; i++) {
+            atomic_store_explicit(&p->ball, ball + 1, memory_order_release);
+            ball += 2;
+            if (!wait_for(&p->ball, ball, t0))
+                return b > 0 ? batch[b / 2] : 0;
+        }
+        x = (double)(bench_now_ns() - start) / ROUND_TRIPS;
+        /* Insertion into the sorted batch[0..b). */
+        for (j = b; j > 0 && batch[j - 1] > x; j--)
+            batch[j] = batch[j - 1];
+        batch[j] = x;
+    }
+    return batch[BATCHES / 2];
 }
 
 /* ns per round trip between this thread's CPU and another one it may run
@@ -112,23 +138,25 @@ static double measure(void)
     CPU_SET(here, &mine);
     CPU_ZERO(&p.pong_cpu);
     CPU_SET(there, &p.pong_cpu);
+    /* The pong side is started before this side pins itself, so that it
+     * never has to wait for this side's CPU to go to its own. */
+    if (pthread_create(&thread, NULL, pong, &p) != 0)
+        return 0;
     if (pthread_setaffinity_np(self, sizeof mine, &mine) == 0) {
-        if (pthread_create(&thread, NULL, pong, &p) == 0) {
-            ns = play(&p);
-            atomic_store_explicit(&p.ball, STOP, memory_order_release);
-            (void)pthread_join(thread, NULL);
-        }
+        ns = play(&p);
         (void)pthread_setaffinity_np(self, sizeof saved, &saved);
     }
+    atomic_store_explicit(&p.ball, STOP, memory_order_release);
+    (void)pthread_join(thread, NULL);
     return ns;
 }
 #endif
 
-void bench_emit_cpu_round_trip(void)
+double bench_cpu_round_trip(void)
 {
 #ifdef HAVE_PTHREAD_AFFINITY
-    bench_emit("cpu-rtt", measure());
+    return measure();
 #else
-    bench_emit("cpu-rtt", 0);
+    return 0;
 #endif
 }

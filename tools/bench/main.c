@@ -3,11 +3,12 @@
  * jobpool-bench: compares jobpool with other C thread pools.
  *
  *   jobpool-bench [--quick] [--reps N] [--threads N] [--workload NAME]...
- *                 [--peer NAME]... [--csv | --json]
+ *                 [--peer NAME]... [--states [--state-probes N]]
+ *                 [--csv | --json]
  *
  * The driver parses options, builds the plan (which workloads, which
- * peers), runs it through runner.c and prints it through report.c.  Run
- * with --help for the lists of workloads and peers.
+ * peers), runs it through runner.c (and states.c) and prints it through
+ * report.c.  Run with --help for the lists of workloads and peers.
  *
  * Exit status: 0 when every run succeeded (skipped peers included), 1 when
  * a run failed (a peer lost jobs, crashed or timed out), 2 on a usage error.
@@ -25,6 +26,10 @@
 
 #define REPS_DEFAULT 5u
 #define REPS_QUICK 3u
+/* --state-probes: 120 probes 5 s apart, 10 minutes of waiting at most. */
+#define STATE_PROBES_DEFAULT 120u
+#define STATE_PROBES_MAX 10000u
+#define CHILD_JOBS_MAX 1000000000u
 #define THREADS_MAX 1024u
 /* Room for name lists: more than the catalog holds, since repeated names
  * are validated and then collapse. */
@@ -37,18 +42,30 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: jobpool-bench [options]\n"
             "Runs each workload on each peer in fresh processes and reports "
-            "the median and\nrange over repetitions.\n\n"
-            "  --quick          fewer repetitions, smaller counts "
-            "(well under a minute)\n"
+            "the median and\nrange over repetitions, by machine state: near "
+            "(cpu-rtt at most %.0f ns) or far.\nEvery recorded run times at "
+            "least %.0f ms of work: the job counts are sized to it.\n\n"
+            "  --quick          fewer repetitions and samples (about two "
+            "minutes)\n"
             "  --reps N         repetitions per workload and peer (default %u, "
             "%u with --quick)\n"
-            "  --threads N      workers in every pool (default: online CPUs)\n"
+            "  --threads N      workers in every pool (default: online CPUs; "
+            "the -8w\n"
+            "                   workloads have 8)\n"
             "  --workload NAME  run this workload; repeatable (default: all)\n"
             "  --peer NAME      run this peer; repeatable (default: all built "
             "in)\n"
+            "  --states         then run more rounds until every workload has "
+            "N runs of\n"
+            "                   each peer in both states (at most %u x N in "
+            "all)\n"
+            "  --state-probes N with --states, wait for a missing state at "
+            "most N times,\n"
+            "                   5 s each (default %u)\n"
             "  --csv, --json    machine-readable output instead of the table\n"
             "  --help           this text\n\nworkloads:\n",
-            REPS_DEFAULT, REPS_QUICK);
+            BENCH_FAR_NS, BENCH_TIMED_MIN_MS, REPS_DEFAULT, REPS_QUICK,
+            BENCH_STATE_ROUNDS, STATE_PROBES_DEFAULT);
     for (i = 0; i < bench_nworkloads; i++)
         fprintf(out, "  %-17s %s\n", bench_workloads[i].name,
                 bench_workloads[i].what);
@@ -86,6 +103,8 @@ static unsigned online_cpus(void)
 struct options {
     struct bench_plan plan;
     unsigned reps;                    /* 0: the default for the mode */
+    unsigned jobs;                    /* --jobs, for a child only */
+    bool state_probes;                /* --state-probes was given */
     const char *peer_names[LIST_MAX]; /* --peer, checked against the catalog */
     size_t npeer_names;
     const char *workload_names[LIST_MAX]; /* --workload, likewise */
@@ -104,6 +123,9 @@ static void parse_options(int argc, char **argv, struct options *o)
         OPT_THREADS,
         OPT_WORKLOAD,
         OPT_PEER,
+        OPT_STATES,
+        OPT_STATE_PROBES,
+        OPT_JOBS,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -114,6 +136,9 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"workload", required_argument, NULL, OPT_WORKLOAD},
         {"peer", required_argument, NULL, OPT_PEER},
+        {"states", no_argument, NULL, OPT_STATES},
+        {"state-probes", required_argument, NULL, OPT_STATE_PROBES},
+        {"jobs", required_argument, NULL, OPT_JOBS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -154,6 +179,17 @@ static void parse_options(int argc, char **argv, struct options *o)
             }
             if (o->npeer_names < LIST_MAX)
                 o->peer_names[o->npeer_names++] = optarg;
+            break;
+        case OPT_STATES:
+            p->states = true;
+            break;
+        case OPT_STATE_PROBES:
+            p->state_probes =
+                parse_uint("--state-probes", optarg, STATE_PROBES_MAX);
+            o->state_probes = true;
+            break;
+        case OPT_JOBS:
+            o->jobs = parse_uint("--jobs", optarg, CHILD_JOBS_MAX);
             break;
         case OPT_HELP:
             usage(stdout);
@@ -204,6 +240,9 @@ static void complete_plan(struct options *o, char **argv)
     if (p->threads == 0)
         p->threads = online_cpus();
     p->reps = o->reps ? o->reps : p->quick ? REPS_QUICK : REPS_DEFAULT;
+    if (!o->state_probes)
+        p->state_probes = STATE_PROBES_DEFAULT;
+    p->max_runs = p->states ? p->reps * BENCH_STATE_ROUNDS : p->reps;
     /* Under a libtool wrapper, argv[0] is the script; /proc/self/exe is
      * the binary, and the wrapper's environment is inherited. */
     p->self_path =
@@ -222,11 +261,21 @@ int main(int argc, char **argv)
         /* Child mode: argv[3] stands in for the program name. */
         parse_options(argc - 3, argv + 3, &o);
         params.threads = o.plan.threads ? o.plan.threads : online_cpus();
+        params.jobs = o.jobs;
         params.quick = o.plan.quick;
         return bench_child(argv[2], argv[3], &params);
     }
 
     parse_options(argc, argv, &o);
+    if (o.jobs != 0) {
+        /* The parent sizes every count itself (runner.c). */
+        fprintf(stderr, "jobpool-bench: --jobs is for --child runs only\n");
+        return 2;
+    }
+    if (o.state_probes && !o.plan.states) {
+        fprintf(stderr, "jobpool-bench: --state-probes needs --states\n");
+        return 2;
+    }
     complete_plan(&o, argv);
     if (bench_results_init(&r, &o.plan) != 0) {
         fprintf(stderr, "jobpool-bench: out of memory\n");

@@ -126,6 +126,12 @@ void bench_emit(const char *metric, double value)
     printf("metric %s %.9g\n", metric, value);
 }
 
+void bench_emit_timed(uint64_t ns, uint64_t jobs)
+{
+    bench_emit(bench_run_metrics[BENCH_RUN_TIMED].name, (double)ns / 1e6);
+    bench_emit(bench_run_metrics[BENCH_RUN_JOBS].name, (double)jobs);
+}
+
 /* Set by bench_verify() on a mismatch; the child's exit status says so. */
 static bool jobs_lost;
 

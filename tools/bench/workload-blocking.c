@@ -2,10 +2,11 @@
 /*
  * Workload blocking-offload: the pool's intended use, jobs that block.
  *
- * Far more jobs than workers (4 x workers x 50; x 10 with --quick), each
- * sleeping 1 ms in nanosleep(), are queued at once.  Ideal throughput is
- * workers / 1 ms; timer slack makes each sleep a little longer, so no peer
- * reaches it, but all pay the same slack.
+ * Far more jobs than workers (200 x workers unless the parent sized it
+ * otherwise), each sleeping 1 ms in nanosleep(), are queued at once.  Ideal
+ * throughput is workers / 1 ms, so the run lasts at least 200 ms; timer
+ * slack makes each sleep a little longer, so no peer reaches it, but all
+ * pay the same slack.
  *
  * Reported: jobs per second from the first submit until finish() returns,
  * that rate as a share of the ideal, and the median and 99th percentile of
@@ -42,7 +43,7 @@ int bench_run_blocking(const struct bench_workload *self,
                        const struct bench_peer *peer,
                        const struct bench_params *params)
 {
-    const uint64_t n = 4ull * params->threads * (params->quick ? 10 : 50);
+    const uint64_t n = params->jobs ? params->jobs : 200ull * params->threads;
     _Atomic uint64_t done = 0;
     struct blocking_job *jobs;
     uint64_t *latency, i, refused = 0, t0, wall;
@@ -83,6 +84,7 @@ int bench_run_blocking(const struct bench_workload *self,
     bench_emit("of-ideal", 100.0 * rate / (params->threads * (1e9 / SLEEP_NS)));
     bench_emit("p50", (double)bench_quantile(latency, n, 0.50) / 1e6);
     bench_emit("p99", (double)bench_quantile(latency, n, 0.99) / 1e6);
+    bench_emit_timed(wall, n);
     rc = 0;
 out:
     free(latency);

@@ -8,7 +8,9 @@
  * (/proc/self/statm) across that: bytes per queued job, whatever the peer
  * allocates for a job (its queue node, or the request a libuv caller must
  * provide).  Then it opens the gate and times the drain until finish()
- * returns.
+ * returns.  The backlog is the one the parent sized, so that the drain
+ * lasts at least 200 ms for every pool; 200,000 jobs when it has not sized
+ * it yet.
  *
  * Workload drain-private is the same backlog with a job that costs the
  * same on every peer and contends on nothing: it counts in a counter of
@@ -28,6 +30,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#define FIRST_GUESS 200000u
 
 struct drain_run;
 
@@ -91,7 +95,7 @@ int bench_run_memory_drain(const struct bench_workload *self,
                            const struct bench_peer *peer,
                            const struct bench_params *params)
 {
-    const uint64_t backlog = params->quick ? 200000 : 1000000;
+    const uint64_t backlog = params->jobs ? params->jobs : FIRST_GUESS;
     struct drain_run run;
     uint64_t refused, t0, wall;
     void *pool;
@@ -103,7 +107,6 @@ int bench_run_memory_drain(const struct bench_workload *self,
         return 1;
     if (bench_latch_init(&run.gate) != 0)
         goto fail_gate;
-    bench_emit_cpu_round_trip();
     rc = peer->create(&pool, params->threads, drain_job);
     if (rc != 0) {
         fprintf(stderr, "jobpool-bench: %s: create: %s\n", peer->name,
@@ -127,6 +130,7 @@ int bench_run_memory_drain(const struct bench_workload *self,
                (double)backlog * 1e9 / (double)wall);
     if (run.private_count)
         bench_emit("top-share", bench_counted_top_share());
+    bench_emit_timed(wall, backlog);
     rc = bench_verify(self, peer, backlog + params->threads,
                       run.private_count ? bench_counted_jobs()
                                         : atomic_load(&run.done));

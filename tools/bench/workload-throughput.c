@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Workloads throughput-1p, -2p and -4p: P producers submit a fixed total of
- * empty jobs (each an atomic increment of one shared counter) as fast as
- * they can.  The clock runs from the start line until finish() has run
- * every job, so a pool that queues fast but drains slowly gains nothing.
+ * Workloads throughput-Np and -Np-8w: N producers (1 to 8) submit a total
+ * of empty jobs (each an atomic increment of one shared counter) as fast
+ * as they can, to a pool of --threads workers, or of 8 for the -8w ones
+ * (oversubscribed on a small machine).  The clock runs from the start line
+ * until finish() has run every job, so a pool that queues fast but drains
+ * slowly gains nothing.  The total is the one the parent sized, so that
+ * this time is at least 200 ms for every pool; 200,000 jobs when it has
+ * not sized it yet.
  *
  * Reported: jobs per second over that whole time, and the mean time of one
  * submit call as each producer saw it (its submit loop time divided by its
@@ -18,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PRODUCERS_MAX 8u
+#define FIRST_GUESS 200000u
 
 struct producer {
     const struct bench_peer *peer;
@@ -77,18 +84,18 @@ int bench_run_throughput(const struct bench_workload *self,
                          const struct bench_peer *peer,
                          const struct bench_params *params)
 {
-    const uint64_t total = params->quick ? 200000 : 2000000;
+    const uint64_t total = params->jobs ? params->jobs : FIRST_GUESS;
     unsigned n = self->producers, i;
     _Atomic uint64_t counter = 0;
-    struct producer prs[4];
-    pthread_t threads[4];
+    struct producer prs[PRODUCERS_MAX];
+    pthread_t threads[PRODUCERS_MAX];
     pthread_barrier_t start;
     uint64_t t0, t_end, refused = 0;
     double per_call = 0;
     void *pool;
     int rc;
 
-    if (n < 1 || n > 4)
+    if (n < 1 || n > PRODUCERS_MAX || total < n)
         return 1;
     if (n > 1) {
         rc = pthread_barrier_init(&start, NULL, n + 1);
@@ -98,7 +105,6 @@ int bench_run_throughput(const struct bench_workload *self,
             return 1;
         }
     }
-    bench_emit_cpu_round_trip();
     rc = peer->create(&pool, params->threads, count_job);
     if (rc != 0) {
         fprintf(stderr, "jobpool-bench: %s: create: %s\n", peer->name,
@@ -147,5 +153,6 @@ int bench_run_throughput(const struct bench_workload *self,
 
     bench_emit("rate", (double)total * 1e9 / (double)(t_end - t0));
     bench_emit("submit", per_call / n);
+    bench_emit_timed(t_end - t0, total);
     return 0;
 }
