@@ -153,6 +153,7 @@ struct job__worker {
     pthread_t thread;
     unsigned index;
     unsigned cursor; /* only its thread: the shard it looks at first */
+    unsigned turn;   /* only its thread: jobs it took there in a row */
     /* A place is reused by a later thread once its thread has exited and
      * been joined. */
     bool started; /* pool->lock: pthread_create succeeded */
@@ -294,9 +295,11 @@ bool job__work_visible(job_pool *pool);
 /* Jobs in all shards, and jobs ever published to them. */
 uint64_t job__shards_depth(job_pool *pool);
 uint64_t job__shards_submitted(job_pool *pool);
-/* Takes a job from the first shard with one, from *cursor on, and moves
- * *cursor past it.  Returns false when every shard was empty. */
-bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out);
+/* Takes a job from the first shard with one, from w's cursor on.  Returns
+ * false when every shard was empty. */
+#define JOB__TURN 32
+bool job__shards_take(job_pool *pool, struct job__worker *w,
+                      struct job__slot *out);
 /* Takes every shard's tail_lock, in index order, and gives them back: the
  * gate that the submit path's checks of stopping, nlive and nexiting
  * cannot pass while it is closed. */

@@ -111,14 +111,15 @@ uint64_t job__shards_submitted(job_pool *pool)
     return sum;
 }
 
-bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out)
+bool job__shards_take(job_pool *pool, struct job__worker *w,
+                      struct job__slot *out)
 {
     uint64_t bits = in_use(pool);
-    unsigned i = next_in_use(bits, *cursor);
+    unsigned i = next_in_use(bits, w->cursor);
 
     /* Each shard in use once, from the cursor on; an empty one is passed
      * over without its lock. */
-    for (unsigned n = (unsigned)__builtin_popcountll(bits); n > 0; n--) {
+    for (uint64_t left = bits; left != 0; left &= left - 1) {
         struct job__queue *q = &pool->shards[i].queue;
         bool taken = false;
 
@@ -128,9 +129,15 @@ bool job__shards_take(job_pool *pool, unsigned *cursor, struct job__slot *out)
             (void)pthread_mutex_unlock(&q->head_lock);
         }
         if (taken) {
-            /* The next look starts at the next shard, so that every
-             * thread's jobs get their turn. */
-            *cursor = i + 1;
+            /* A worker stays on a shard for JOB__TURN jobs, so that two
+             * workers do not pass each shard's head between them at every
+             * job, then moves on, so that every thread's jobs get their
+             * turn. */
+            if (i != w->cursor || ++w->turn == JOB__TURN) {
+                w->turn = 0;
+                i = i != w->cursor ? i : i + 1;
+            }
+            w->cursor = i % JOB__SHARDS;
             return true;
         }
         i = next_in_use(bits, i + 1);

@@ -66,7 +66,7 @@ void job__notify_idle_waiters(job_pool *pool)
 static bool take_job(job_pool *pool, struct job__worker *w,
                      struct job__slot *job)
 {
-    if (!job__shards_take(pool, &w->cursor, job))
+    if (!job__shards_take(pool, w, job))
         return false;
     if (pool->cfg.queue_limit != 0)
         job__room_release(pool, 1);
