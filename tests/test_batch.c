@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Batches: jobs a worker claimed from a deep queue stay queued, are handed
- * back by a cancel exactly once and in order, and are run by another
- * worker while their owner is blocked.
+ * Deep backlogs behind a blocked worker.  The 0.2 core let a worker claim
+ * runs of 32 jobs from such a backlog ("batches"); the 0.3 core takes one
+ * job at a time.  Either way, the jobs behind a blocked worker stay
+ * queued, are handed back by a cancel exactly once and in order, and are
+ * run by another worker while the first is blocked: these tests keep any
+ * future batching honest.  The names say "batch" for the jobs right behind
+ * the blocked one.
  */
 #include "helpers.h"
 
@@ -11,9 +15,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Workers claim batches only under a backlog of JOB__BATCH_MIN_DEPTH
- * (1024, lib/jobpool-private.h) jobs per thread: these backlogs are deeper
- * than that with two workers, so the tests run with batches claimed. */
+/* Deeper than 1024 jobs per thread with two workers: the backlog under
+ * which the 0.2 core claimed batches. */
 #define BACKLOG (2 * 1024 + 200)
 #define LONG_BACKLOG (4 * BACKLOG)
 
