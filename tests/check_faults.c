@@ -26,7 +26,6 @@ int __real_pthread_sigmask(int, const sigset_t *, sigset_t *);
 void *__real_malloc(size_t);
 int __real_posix_memalign(void **, size_t, size_t);
 
-
 int __wrap_pthread_create(pthread_t *, const pthread_attr_t *,
                           void *(*)(void *), void *);
 int __wrap_pthread_join(pthread_t, void **);
