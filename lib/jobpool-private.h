@@ -50,6 +50,16 @@ static inline unsigned job__load_after_fence(_Atomic unsigned *p)
 #endif
 }
 
+/* A pause in a spin: lets the sibling hardware thread run. */
+static inline void job__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* One queued job: 16 bytes on LP64 platforms. */
 struct job__slot {
     job_fn fn;

@@ -24,15 +24,6 @@
 /* Pause instructions between two looks at the clock. */
 #define SPIN_PAUSES_PER_CHECK 64
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 uint64_t job__completed(job_pool *pool)
 {
     uint64_t sum = 0;
@@ -86,7 +77,7 @@ static bool spin_for_work(job_pool *pool)
                 return true;
             if (atomic_load_explicit(&pool->stopping, memory_order_relaxed))
                 return false;
-            cpu_relax();
+            job__cpu_relax();
         }
         if (deadline == 0)
             deadline = job__monotonic_ns() + SPIN_NANOSECONDS;
