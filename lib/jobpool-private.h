@@ -297,9 +297,16 @@ int job__monotonic_cond_init(pthread_cond_t *cond);
 /* shards.c: the shards, who uses which, and what they hold. */
 int job__shards_init(job_pool *pool);
 void job__shards_fini(job_pool *pool);
-/* The calling thread's shard, given it on its first call; NULL when the
- * thread's key could not be set (ENOMEM). */
-struct job__shard *job__my_shard(job_pool *pool);
+/* Gives the calling thread the next shard; NULL when the thread's key
+ * could not be set (ENOMEM). */
+struct job__shard *job__assign_shard(job_pool *pool);
+/* The calling thread's shard, given it on its first call. */
+static inline struct job__shard *job__my_shard(job_pool *pool)
+{
+    struct job__shard *shard = pthread_getspecific(pool->shard_key);
+
+    return shard != NULL ? shard : job__assign_shard(pool);
+}
 /* True when some shard holds a job (sequentially consistent loads). */
 bool job__work_visible(job_pool *pool);
 /* Jobs in all shards, and jobs ever published to them. */

@@ -42,13 +42,11 @@ void job__shards_fini(job_pool *pool)
     (void)pthread_key_delete(pool->shard_key);
 }
 
-struct job__shard *job__my_shard(job_pool *pool)
+struct job__shard *job__assign_shard(job_pool *pool)
 {
-    struct job__shard *shard = pthread_getspecific(pool->shard_key);
+    struct job__shard *shard;
     unsigned i;
 
-    if (shard != NULL)
-        return shard;
     (void)pthread_mutex_lock(&pool->lock);
     i = pool->next_shard;
     pool->next_shard = (i + 1) % JOB__SHARDS;
