@@ -294,6 +294,65 @@ START_TEST(a_thread_destructor_may_call_into_the_pool)
 }
 END_TEST
 
+/* Set by the growth test: the destructor below calls job_pool_wait_idle()
+ * many times over, so that a submit that starts a thread in the leaving
+ * thread's place comes while it does. */
+static struct countdown *exit_started;
+
+static void job_arrive(void *countdown)
+{
+    countdown_arrive(countdown);
+}
+
+static void wait_idle_often_at_thread_exit(void *value)
+{
+    job_pool *pool = *(job_pool **)value;
+
+    countdown_arrive(exit_started);
+    for (int i = 0; i < 20000; i++)
+        if (job_pool_wait_idle(pool) != 0)
+            atomic_fetch_add(&exit_wait_failures, 1);
+    atomic_fetch_add(&exit_waits, 1);
+}
+
+/* An elastic pool whose only thread left after its idle timeout starts a
+ * new one in the same place, joining the old thread first.  That join is
+ * made without the pool's lock: it waits for the old thread's destructors,
+ * and one that calls job_pool_wait_idle() used to deadlock the submit. */
+START_TEST(growth_joins_a_leaving_thread_without_the_pool_lock)
+{
+    job_pool_options opts;
+    job_pool *pool = NULL;
+    struct countdown started, ran;
+
+    ck_assert_int_eq(
+        pthread_key_create(&exit_key, wait_idle_often_at_thread_exit), 0);
+    atomic_store(&exit_waits, 0);
+    atomic_store(&exit_wait_failures, 0);
+    countdown_init(&started, 1);
+    countdown_init(&ran, 2);
+    exit_started = &started;
+    job_pool_options_init(&opts);
+    opts.min_threads = 0;
+    opts.max_threads = 1;
+    opts.idle_timeout_ms = 1;
+    opts.thread_start = set_exit_key;
+    opts.thread_hook_arg = &pool;
+    ck_assert_int_eq(job_pool_create(&pool, &opts), 0);
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &ran), 0);
+    /* The thread ran the job, timed out and is running its destructor. */
+    countdown_wait(&started);
+    ck_assert_int_eq(job_submit_detached(pool, job_arrive, &ran), 0);
+    countdown_wait(&ran);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    ck_assert_int_eq(atomic_load(&exit_waits), 2);
+    ck_assert_int_eq(atomic_load(&exit_wait_failures), 0);
+    ck_assert_int_eq(pthread_key_delete(exit_key), 0);
+    countdown_destroy(&ran);
+    countdown_destroy(&started);
+}
+END_TEST
+
 #ifdef CPU_COUNT
 /* threads = 0 gives one worker per CPU the process may run on, not per
  * online CPU. */
@@ -336,6 +395,7 @@ Suite *hardening_suite(void)
     tcase_add_test(tc, starts_run_side_by_side);
     tcase_add_test(tc, threads_idle_never_exceeds_threads);
     tcase_add_test(tc, a_thread_destructor_may_call_into_the_pool);
+    tcase_add_test(tc, growth_joins_a_leaving_thread_without_the_pool_lock);
 #ifdef CPU_COUNT
     tcase_add_test(tc, the_default_thread_count_follows_the_affinity_mask);
 #endif
