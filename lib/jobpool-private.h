@@ -243,8 +243,8 @@ struct job_pool {
      * each worker for itself. */
     alignas(JOB__CACHELINE) _Atomic unsigned nspinning;
 
-    /* worker.c: threads blocked in job_pool_wait_idle(); stored under
-     * lock, read by workers that run dry. */
+    /* pool.c: threads blocked in job_pool_wait_idle(); changed under lock,
+     * read by workers that run dry (worker.c). */
     alignas(JOB__CACHELINE) _Atomic unsigned idle_waiters;
 
     /* submit.c: a bounded pool's count of queued jobs, and submitters
