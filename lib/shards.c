@@ -57,20 +57,6 @@ struct job__shard *job__assign_shard(job_pool *pool)
     return pthread_setspecific(pool->shard_key, shard) == 0 ? shard : NULL;
 }
 
-/* The next shard in use at or after i (cyclically), or JOB__SHARDS when
- * none is. */
-static unsigned next_in_use(uint64_t in_use, unsigned i)
-{
-    uint64_t rotated;
-
-    if (in_use == 0)
-        return JOB__SHARDS;
-    i %= JOB__SHARDS;
-    rotated = i == 0 ? in_use : (in_use >> i) | (in_use << (JOB__SHARDS - i));
-    rotated &= ((uint64_t)1 << JOB__SHARDS) - 1;
-    return (i + (unsigned)__builtin_ctzll(rotated)) % JOB__SHARDS;
-}
-
 static uint64_t in_use(job_pool *pool)
 {
     return atomic_load_explicit(&pool->shards_in_use, memory_order_seq_cst);
@@ -109,37 +95,47 @@ uint64_t job__shards_submitted(job_pool *pool)
     return sum;
 }
 
+/* Takes a job from shard i if it may hold one; an empty shard is passed
+ * over without its lock. */
+static bool take_from(job_pool *pool, unsigned i, struct job__slot *out)
+{
+    struct job__queue *q = &pool->shards[i].queue;
+    bool taken;
+
+    if (!job__queue_maybe_nonempty(q))
+        return false;
+    (void)pthread_mutex_lock(&q->head_lock);
+    taken = job__queue_pop(q, out);
+    (void)pthread_mutex_unlock(&q->head_lock);
+    return taken;
+}
+
 bool job__shards_take(job_pool *pool, struct job__worker *w,
                       struct job__slot *out)
 {
-    uint64_t bits = in_use(pool);
-    unsigned i = next_in_use(bits, w->cursor);
+    uint64_t bits;
 
-    /* Each shard in use once, from the cursor on; an empty one is passed
-     * over without its lock. */
-    for (uint64_t left = bits; left != 0; left &= left - 1) {
-        struct job__queue *q = &pool->shards[i].queue;
-        bool taken = false;
-
-        if (job__queue_maybe_nonempty(q)) {
-            (void)pthread_mutex_lock(&q->head_lock);
-            taken = job__queue_pop(q, out);
-            (void)pthread_mutex_unlock(&q->head_lock);
+    /* A worker stays on a shard for JOB__TURN jobs, so that two workers do
+     * not pass each shard's head between them at every job, then moves
+     * on, so that every thread's jobs get their turn. */
+    if (w->turn != 0 && take_from(pool, w->cursor, out)) {
+        if (++w->turn == JOB__TURN) {
+            w->turn = 0;
+            w->cursor = (w->cursor + 1) % JOB__SHARDS;
         }
-        if (taken) {
-            /* A worker stays on a shard for JOB__TURN jobs, so that two
-             * workers do not pass each shard's head between them at every
-             * job, then moves on, so that every thread's jobs get their
-             * turn. */
-            if (i != w->cursor || ++w->turn == JOB__TURN) {
-                w->turn = 0;
-                i = i != w->cursor ? i : i + 1;
-            }
-            w->cursor = i % JOB__SHARDS;
+        return true;
+    }
+    bits = in_use(pool);
+    for (unsigned n = 0; n < JOB__SHARDS; n++) {
+        unsigned i = (w->cursor + n) % JOB__SHARDS;
+
+        if ((bits >> i & 1) != 0 && take_from(pool, i, out)) {
+            w->cursor = i;
+            w->turn = 1;
             return true;
         }
-        i = next_in_use(bits, i + 1);
     }
+    w->turn = 0;
     return false;
 }
 
