@@ -230,6 +230,27 @@ unsigned count_named_threads(const char *prefix)
     return n;
 }
 
+/* check-all runs the suites again in other builds; there the long tests run
+ * fewer rounds (Makefile.am, CHECK_REPEAT_ROUNDS). */
+unsigned test_rounds(unsigned full, unsigned least)
+{
+    const char *env = getenv("JOBPOOL_TEST_ROUNDS");
+    unsigned long percent = 100;
+    unsigned long rounds;
+    char *end;
+
+    ck_assert_uint_le(least, full);
+    if (env != NULL && *env != '\0') {
+        errno = 0;
+        percent = strtoul(env, &end, 10);
+        ck_assert_msg(
+            errno == 0 && *end == '\0' && percent >= 1 && percent <= 100,
+            "JOBPOOL_TEST_ROUNDS=%s: give a percentage, 1 to 100", env);
+    }
+    rounds = ((unsigned long)full * percent + 99) / 100;
+    return rounds < least ? least : (unsigned)rounds;
+}
+
 uint64_t now_ns(void)
 {
     struct timespec ts;

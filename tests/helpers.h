@@ -97,6 +97,15 @@ job_pool_stats pool_stats(job_pool *pool);
 /* Worker threads of this process whose name starts with prefix. */
 unsigned count_named_threads(const char *prefix);
 
+/*
+ * The rounds a round-based test runs: full, or the share of it that
+ * JOBPOOL_TEST_ROUNDS asks for (a percentage, 1 to 100; 100 when unset),
+ * rounded up and never fewer than least, which a test sets to cover each
+ * of its variants (thread counts, pauses) at least once.  What a test
+ * asserts does not change, only how many times it tries.
+ */
+unsigned test_rounds(unsigned full, unsigned least);
+
 /* A millisecond in nanoseconds, for timeouts. */
 #define MS 1000000ull
 

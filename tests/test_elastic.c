@@ -661,9 +661,10 @@ static const struct {
 START_TEST(back_to_back_jobs_each_get_a_thread)
 {
     const unsigned n = meetings[_i].jobs;
+    const unsigned rounds = test_rounds(meetings[_i].rounds, 10);
     int rc[4];
 
-    for (unsigned round = 0; round < meetings[_i].rounds; round++) {
+    for (unsigned round = 0; round < rounds; round++) {
         struct countdown all_running;
         job_pool_options opts;
         job_pool *pool;

@@ -101,12 +101,13 @@ static job_pool *parent_pool;
 
 START_TEST(child_of_fork_can_use_a_new_pool)
 {
+    const unsigned rounds = test_rounds(20, 2);
     atomic_ulong parent_count = 0;
     int status;
     pid_t pid;
 
     parent_pool = pool_new(2);
-    for (int round = 0; round < 20; round++) {
+    for (unsigned round = 0; round < rounds; round++) {
         for (int i = 0; i < 20000; i++)
             ck_assert_int_eq(
                 job_submit_detached(parent_pool, job_count, &parent_count), 0);
@@ -136,7 +137,7 @@ START_TEST(child_of_fork_can_use_a_new_pool)
         ck_assert_int_eq(WEXITSTATUS(status), 0);
     }
     ck_assert_int_eq(job_pool_destroy(parent_pool), 0);
-    ck_assert_uint_eq(atomic_load(&parent_count), 20 * 20000);
+    ck_assert_uint_eq(atomic_load(&parent_count), rounds * 20000ul);
 }
 END_TEST
 #endif

@@ -258,9 +258,10 @@ static void *race_shutdown(void *arg)
 
 START_TEST(producers_racing_shutdown_lose_nothing)
 {
-    enum { PRODUCERS = 4, ROUNDS = 30 };
+    enum { PRODUCERS = 4 };
+    const unsigned rounds = test_rounds(30, 3);
 
-    for (int round = 0; round < ROUNDS; round++) {
+    for (unsigned round = 0; round < rounds; round++) {
         job_pool *pool = pool_new(1 + round % 3);
         atomic_ulong executed = 0;
         struct countdown running;

@@ -22,8 +22,9 @@ START_TEST(thousands_of_create_submit_destroy_cycles)
     unsigned before = count_threads();
     atomic_ulong executed = 0;
     unsigned long accepted = 0;
+    const unsigned cycles = test_rounds(2000, 100);
 
-    for (unsigned i = 0; i < 2000; i++) {
+    for (unsigned i = 0; i < cycles; i++) {
         job_pool *pool = pool_new(1 + i % 3);
         unsigned jobs = (i * 7919u) % 50;
 
@@ -99,8 +100,9 @@ START_TEST(self_resubmitting_jobs_and_producers_race_shutdown)
 {
     enum { PRODUCERS = 3 };
     unsigned before = count_threads();
+    const unsigned rounds = test_rounds(40, 4);
 
-    for (int round = 0; round < 40; round++) {
+    for (unsigned round = 0; round < rounds; round++) {
         struct respawn r = {.pool = pool_new(1 + round % 4)};
         struct countdown going;
         struct outside o = {&r, &going};

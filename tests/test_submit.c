@@ -62,9 +62,10 @@ static void *produce_marks(void *arg)
 
 START_TEST(every_accepted_job_runs_exactly_once)
 {
-    enum { PRODUCERS = 4, PER_PRODUCER = 50000 };
+    enum { PRODUCERS = 4 };
+    const unsigned per_producer = test_rounds(50000, 1000);
     job_pool *pool = pool_new(3);
-    atomic_uchar *marks = calloc(PRODUCERS * PER_PRODUCER, sizeof *marks);
+    atomic_uchar *marks = calloc(PRODUCERS * per_producer, sizeof *marks);
     struct producer producers[PRODUCERS];
     pthread_t threads[PRODUCERS];
     struct latch go;
@@ -73,7 +74,7 @@ START_TEST(every_accepted_job_runs_exactly_once)
     latch_init(&go);
     for (unsigned i = 0; i < PRODUCERS; i++) {
         producers[i] =
-            (struct producer){pool, marks, i * PER_PRODUCER, PER_PRODUCER, &go};
+            (struct producer){pool, marks, i * per_producer, per_producer, &go};
         ck_assert_int_eq(
             pthread_create(&threads[i], NULL, produce_marks, &producers[i]), 0);
     }
@@ -82,12 +83,12 @@ START_TEST(every_accepted_job_runs_exactly_once)
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
     ck_assert_int_eq(job_pool_shutdown(pool), 0);
 
-    for (unsigned i = 0; i < PRODUCERS * PER_PRODUCER; i++)
+    for (unsigned i = 0; i < PRODUCERS * per_producer; i++)
         ck_assert_msg(atomic_load(&marks[i]) == 1, "job %u ran %u times", i,
                       (unsigned)atomic_load(&marks[i]));
     s = pool_stats(pool);
-    ck_assert_uint_eq(s.submitted, PRODUCERS * PER_PRODUCER);
-    ck_assert_uint_eq(s.completed, PRODUCERS * PER_PRODUCER);
+    ck_assert_uint_eq(s.submitted, PRODUCERS * per_producer);
+    ck_assert_uint_eq(s.completed, PRODUCERS * per_producer);
     ck_assert_uint_eq(s.rejected, 0);
     ck_assert_uint_eq(s.queued, 0);
     ck_assert_uint_eq(s.running, 0);

@@ -25,8 +25,9 @@ START_TEST(wait_idle_returns_after_every_job_completed)
 {
     job_pool *pool = pool_new(2);
     atomic_ulong counted = 0;
+    const unsigned rounds = test_rounds(50, 5);
 
-    for (int round = 1; round <= 50; round++) {
+    for (unsigned round = 1; round <= rounds; round++) {
         job_pool_stats s;
 
         for (int i = 0; i < 1000; i++)
@@ -41,7 +42,7 @@ START_TEST(wait_idle_returns_after_every_job_completed)
     /* The pool stays usable. */
     ck_assert_int_eq(job_submit_detached(pool, job_count, &counted), 0);
     ck_assert_int_eq(job_pool_destroy(pool), 0);
-    ck_assert_uint_eq(atomic_load(&counted), 50001);
+    ck_assert_uint_eq(atomic_load(&counted), rounds * 1000ul + 1);
 }
 END_TEST
 
@@ -98,8 +99,9 @@ START_TEST(many_waiters_all_return)
     enum { WAITERS = 6 };
     job_pool *pool = pool_new(2);
     atomic_ulong counted = 0;
+    const unsigned rounds = test_rounds(50, 5);
 
-    for (int round = 0; round < 50; round++) {
+    for (unsigned round = 0; round < rounds; round++) {
         struct waiter w[WAITERS];
         pthread_t t[WAITERS];
 
