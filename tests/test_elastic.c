@@ -529,9 +529,10 @@ END_TEST
  * A job queued while a worker is in its stop hook: the leaving worker still
  * holds the pool's other place, so no thread can be started for the job;
  * the leaving worker must look again after its hook and stay to run it,
- * while the pool's other worker is still blocked.  (Found by
- * tests/model/elastic.pml.)  Without that, the job would wait for the
- * blocked worker and the test would hang until Check's timeout.
+ * while the pool's other worker is still blocked.  (Found by 0.2's model
+ * elastic.pml; tests/model/core.pml checks the final look now.)  Without
+ * that, the job would wait for the blocked worker and the test would hang
+ * until Check's timeout.
  */
 struct slow_exit {
     atomic_bool hold_next_stop;
