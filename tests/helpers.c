@@ -183,6 +183,18 @@ job_pool *pool_new(unsigned threads)
     return pool_with(&opts);
 }
 
+job_pool *pool_bounded(unsigned threads, size_t limit,
+                       enum job_overflow overflow)
+{
+    job_pool_options opts;
+
+    job_pool_options_init(&opts);
+    opts.threads = threads;
+    opts.queue_limit = limit;
+    opts.overflow = overflow;
+    return pool_with(&opts);
+}
+
 job_pool *pool_with(const job_pool_options *opts)
 {
     job_pool *pool = NULL;

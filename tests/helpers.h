@@ -92,6 +92,9 @@ int submitter_join(struct submitter *s);
 job_pool *pool_new(unsigned threads);
 /* Creates a pool with the given options, failing the test on error. */
 job_pool *pool_with(const job_pool_options *opts);
+/* A pool of threads workers with a queue_limit and an overflow policy. */
+job_pool *pool_bounded(unsigned threads, size_t limit,
+                       enum job_overflow overflow);
 job_pool_stats pool_stats(job_pool *pool);
 
 /* Worker threads of this process whose name starts with prefix. */

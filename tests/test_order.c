@@ -191,17 +191,6 @@ static void crowd_free(struct crowd *c)
     free(c->jobs);
 }
 
-static job_pool *pool_order(unsigned threads, size_t queue_limit)
-{
-    job_pool_options opts;
-
-    job_pool_options_init(&opts);
-    opts.threads = threads;
-    opts.queue_limit = queue_limit;
-    opts.overflow = JOB_OVERFLOW_BLOCK;
-    return pool_with(&opts);
-}
-
 /*
  * The runs.  A bounded pool (queue_limit 16, BLOCK) makes the producers
  * wait for room, and half their submits are the timed kind with an endless
@@ -233,7 +222,8 @@ START_TEST(each_producers_jobs_start_in_its_submit_order)
 {
     const struct order_run *r = &runs[_i];
     const unsigned total = r->producers * r->per_producer;
-    job_pool *pool = pool_order(r->workers, r->queue_limit);
+    job_pool *pool =
+        pool_bounded(r->workers, r->queue_limit, JOB_OVERFLOW_BLOCK);
     struct order_log log;
     struct crowd crowd;
     struct blockers b;
@@ -327,7 +317,7 @@ START_TEST(cancel_hands_back_each_producers_jobs_in_its_submit_order)
     const unsigned producers = cancels[_i].producers;
     const unsigned per_producer = cancels[_i].per_producer;
     const unsigned total = producers * per_producer;
-    job_pool *pool = pool_order(2, 0);
+    job_pool *pool = pool_new(2);
     struct handback_order h = {.caller = pthread_self()};
     unsigned long handed = 0, calls = 0;
     struct crowd crowd;

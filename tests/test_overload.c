@@ -18,18 +18,6 @@ enum { POLICIES = sizeof policies / sizeof policies[0] };
 
 static const char *const policy_names[] = {"REJECT", "BLOCK", "CALLER_RUNS"};
 
-static job_pool *pool_bounded(unsigned threads, size_t limit,
-                              enum job_overflow overflow)
-{
-    job_pool_options opts;
-
-    job_pool_options_init(&opts);
-    opts.threads = threads;
-    opts.queue_limit = limit;
-    opts.overflow = overflow;
-    return pool_with(&opts);
-}
-
 /* Holds all `workers` workers on b's gate and queues `limit` counting jobs
  * behind them: the queue is then exactly full. */
 static void fill(job_pool *pool, struct blockers *b, unsigned workers,
