@@ -340,6 +340,208 @@ JOB_API int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback,
  */
 JOB_API int job_pool_wait_idle(job_pool *pool);
 
+/* lanes */
+
+/*
+ * A lane: a FIFO inside a pool with a width w >= 1.  At most w of its jobs
+ * run at once, and they start in the order they were accepted into the lane,
+ * whatever thread submitted them.  w = 1 is a serial queue (the jobs of one
+ * connection or one file, one after another); w = k caps a class of slow
+ * work (DNS, a remote service) so that it cannot take every worker.
+ *
+ * A lane's jobs wait in the lane, not on a worker: while w of them run, the
+ * later ones hold no thread, and the pool's workers run other work.  A lane
+ * with jobs waiting and fewer than w running always has one of them queued
+ * in its pool, behind the jobs queued there before it, so lanes share the
+ * workers fairly with the rest of the pool.  A pool may have any number of
+ * lanes; an idle lane costs a few hundred bytes and no thread.
+ *
+ * The pool's shutdown drains every lane: each job a lane accepted runs
+ * before job_pool_shutdown() returns.  Destroy a lane before its pool is
+ * destroyed (after the pool's shutdown is fine).
+ */
+typedef struct job_lane job_lane;
+
+/*
+ * Options for job_lane_create(), with the compatibility rule of
+ * job_pool_options: always call job_lane_options_init() first.
+ */
+typedef struct job_lane_options {
+    size_t struct_size;         /* written by job_lane_options_init() */
+    unsigned width;             /* most jobs of the lane running at once;
+                                   0 = 1, a serial lane */
+    size_t queue_limit;         /* most jobs waiting in the lane (accepted,
+                                   not started); 0 = unbounded.  The pool's
+                                   queue_limit does not apply to them */
+    enum job_overflow overflow; /* at queue_limit: JOB_OVERFLOW_REJECT or
+                                   JOB_OVERFLOW_BLOCK; CALLER_RUNS would
+                                   break the lane's order and is EINVAL */
+} job_lane_options;
+
+/* A snapshot of a lane's counters, filled by job_lane_get_stats(); the
+ * compatibility rule of job_pool_stats applies. */
+typedef struct job_lane_stats {
+    size_t struct_size;     /* written by job_lane_get_stats() */
+    uint64_t submitted;     /* jobs accepted into the lane */
+    uint64_t completed;     /* accepted jobs that have returned */
+    uint64_t rejected;      /* submits refused for any reason but EINVAL */
+    uint64_t cancelled;     /* jobs handed back by a cancel, of the lane
+                               or of its pool */
+    size_t queued;          /* accepted, not yet started */
+    size_t queued_peak;     /* most jobs queued at once */
+    unsigned running;       /* started, not yet returned */
+    unsigned running_peak;  /* most jobs running at once: never above
+                               width */
+    unsigned width;         /* as created */
+} job_lane_stats;
+
+/* Fills opts with the defaults: width 1, unbounded.  The macro form
+ * records the caller's struct size. */
+JOB_API void job_lane_options_init_sized(job_lane_options *opts,
+                                         size_t struct_size);
+#define job_lane_options_init(opts)                                            \
+    job_lane_options_init_sized((opts), sizeof *(opts))
+
+/*
+ * Creates a lane in pool and stores it in *lane; opts may be NULL for the
+ * defaults.  Allocates the lane; its queue's memory comes with its first
+ * job and goes as it drains.
+ *
+ * Returns 0, or
+ *   EINVAL     pool or lane is NULL; opts has an unknown struct_size or an
+ *              unknown field set; overflow is JOB_OVERFLOW_CALLER_RUNS or
+ *              not a job_overflow value;
+ *   ESHUTDOWN  the pool's shutdown has begun;
+ *   ENOMEM     out of memory.
+ * On failure *lane is left unchanged.
+ */
+JOB_API int job_lane_create(job_pool *pool, job_lane **lane,
+                            const job_lane_options *opts);
+
+/*
+ * Stops the lane accepting jobs (ESHUTDOWN from then on), waits until every
+ * job it accepted has returned (or was handed back by a cancel), and frees
+ * it.  No other call on the lane may follow; calls in progress in other
+ * threads finish first (a submit blocked for room gets ESHUTDOWN).  Called
+ * from a job of another lane or of the pool it waits like any call, which
+ * needs a free worker to run the lane's jobs.  destroy(NULL) returns 0.
+ *
+ * Returns 0, or EDEADLK (called from one of the lane's own jobs, which
+ * could never see the lane drain; nothing is changed).
+ */
+JOB_API int job_lane_destroy(job_lane *lane);
+
+/*
+ * Queues fn(ctx) in the lane and returns at once; it runs on a worker of
+ * the lane's pool when it is the lane's oldest job and fewer than width of
+ * the lane's jobs run.  Jobs start in the order they were accepted into
+ * the lane (by this call or job_group_submit_lane()), by any threads; with
+ * width 1 each job starts after the one before it has returned, and sees
+ * everything it wrote.  Writes the caller made before the submit are
+ * visible to the job.  Safe from any thread, including the pool's workers
+ * and the lane's own jobs.  In steady state it allocates nothing and makes
+ * no system call unless it must wake a sleeping worker.
+ *
+ * Returns 0, or
+ *   EINVAL     lane or fn is NULL;
+ *   ESHUTDOWN  the lane is being destroyed, or the pool's shutdown has
+ *              begun;
+ *   EAGAIN     the lane is at its queue_limit under JOB_OVERFLOW_REJECT, or
+ *              an elastic pool with no worker could not start one;
+ *   EDEADLK    the lane is at its queue_limit under JOB_OVERFLOW_BLOCK and
+ *              the caller is one of the lane's own jobs, which would wait
+ *              for itself;
+ *   ENOMEM     the lane's queue needed memory and none was available.
+ * Every refusal is counted in the lane's rejected.  On failure fn is never
+ * called and ctx stays with the caller.
+ */
+JOB_API int job_submit_lane(job_lane *lane, job_fn fn, void *ctx);
+
+/*
+ * Removes every job waiting in the lane when the call began and hands each
+ * one, in the lane's order, to handback(fn, ctx, arg) on the calling
+ * thread, as job_pool_cancel_queued() does for a pool; running jobs go on.
+ * (job_pool_cancel_queued() on the pool also hands back its lanes' waiting
+ * jobs.)  handback may submit, also to this lane, but must not cancel this
+ * lane.  Stores the number handed back in *count when count is not NULL.
+ *
+ * Returns 0, or EINVAL (lane or handback is NULL).
+ */
+JOB_API int job_lane_cancel_queued(job_lane *lane, job_handback_fn handback,
+                                   void *arg, size_t *count);
+
+/* Fills *out with a snapshot of the lane's counters, each exact, taken
+ * under the lane's lock.  Returns 0, or EINVAL (lane or out is NULL). */
+JOB_API int job_lane_get_stats_sized(job_lane *lane, job_lane_stats *out,
+                                     size_t struct_size);
+#define job_lane_get_stats(lane, out)                                          \
+    job_lane_get_stats_sized((lane), (out), sizeof *(out))
+
+/* groups */
+
+/*
+ * A group counts the jobs submitted through it, to any pools and lanes, until
+ * they return, so that a program can wait for a set of detached jobs without
+ * shutting a pool down (a dispatch group, a WaitGroup).  It is reusable:
+ * once it empties it counts whatever is submitted next.  A pool's own
+ * submits never touch a group; a group's jobs each cost its lock twice.
+ */
+typedef struct job_group job_group;
+
+/* A timeout that never expires, for job_group_wait(). */
+#define JOB_WAIT_FOREVER UINT64_MAX
+
+/* Creates an empty group.  Returns 0, or EINVAL (group is NULL), or
+ * ENOMEM. */
+JOB_API int job_group_create(job_group **group);
+
+/* Frees an empty group.  destroy(NULL) returns 0.  Returns 0, or EBUSY
+ * (jobs of the group have not returned yet, or a notify has not been
+ * submitted yet; nothing is changed). */
+JOB_API int job_group_destroy(job_group *group);
+
+/*
+ * job_submit_detached(pool, fn, ctx) and job_submit_lane(lane, fn, ctx),
+ * with the job counted in group from before the call returns 0 until fn
+ * has returned.  Same return values, order and ownership rules as those
+ * calls, and also ENOMEM when the group needed memory (it keeps what it
+ * allocates for reuse until it is destroyed).  A job the pool runs in the
+ * caller (JOB_OVERFLOW_CALLER_RUNS) has returned when the call does.  A
+ * job handed back by a cancel leaves the group as it is handed back, and
+ * its hand-back receives the caller's fn and ctx.
+ */
+JOB_API int job_group_submit(job_group *group, job_pool *pool, job_fn fn,
+                             void *ctx);
+JOB_API int job_group_submit_lane(job_group *group, job_lane *lane,
+                                  job_fn fn, void *ctx);
+
+/*
+ * Waits until the group is empty: every job submitted through it has
+ * returned (or been handed back).  A group that empties and fills again
+ * while the caller sleeps may be seen empty or not; the call returns at
+ * the first empty instant it observes.  Everything the group's jobs wrote
+ * is visible to the caller when it returns 0.  timeout_ns bounds the wait
+ * (0 only looks; JOB_WAIT_FOREVER never times out).  Not a cancellation
+ * point, like the pool's waits.
+ *
+ * Returns 0, or ETIMEDOUT, or EINVAL (group is NULL), or EDEADLK (called
+ * from one of the group's own jobs, which would wait for itself).
+ */
+JOB_API int job_group_wait(job_group *group, uint64_t timeout_ns);
+
+/*
+ * Submits fn(ctx) to pool once the group is empty: at once if it is empty
+ * now, otherwise from the thread whose job empties it, right after that
+ * job returns.  Any number of notifies may wait on a group; each is
+ * submitted once.  If the pool refuses fn at that moment (its shutdown has
+ * begun, or its queue is full), fn runs in the thread that emptied the
+ * group, so an accepted notify is never lost.  Returns 0, or EINVAL (group,
+ * pool or fn is NULL), or ENOMEM, or, when the group is empty now, what
+ * job_submit_detached() returns.
+ */
+JOB_API int job_group_notify(job_group *group, job_pool *pool, job_fn fn,
+                             void *ctx);
+
 /* introspection */
 
 /*

@@ -3,7 +3,7 @@
 # The shared library exports exactly the functions the public header
 # declares, each one tagged with the symbol version of the node that lists
 # it in the linker version script (JOBPOOL_0 for 0.1's functions,
-# JOBPOOL_0.2 for those 0.2 added); and the library carries a SONAME with
+# JOBPOOL_0.2 and JOBPOOL_0.3 for those 0.2 and 0.3 added); and the library carries a SONAME with
 # the libtool major version.
 set -eu
 lib="$top_builddir/lib/.libs/libjobpool.so"
