@@ -359,6 +359,12 @@ JOB_API int job_pool_wait_idle(job_pool *pool);
  * The pool's shutdown drains every lane: each job a lane accepted runs
  * before job_pool_shutdown() returns.  Destroy a lane before its pool is
  * destroyed (after the pool's shutdown is fine).
+ *
+ * A lane hands its jobs to the pool one at a time, as they become runnable;
+ * the pool's statistics count those passes (which the pool's overflow
+ * policy never refuses, so a bounded pool's queue may hold up to each
+ * lane's width past its queue_limit), and job_lane_get_stats() counts the
+ * lane's jobs.
  */
 typedef struct job_lane job_lane;
 
@@ -381,18 +387,18 @@ typedef struct job_lane_options {
 /* A snapshot of a lane's counters, filled by job_lane_get_stats(); the
  * compatibility rule of job_pool_stats applies. */
 typedef struct job_lane_stats {
-    size_t struct_size;     /* written by job_lane_get_stats() */
-    uint64_t submitted;     /* jobs accepted into the lane */
-    uint64_t completed;     /* accepted jobs that have returned */
-    uint64_t rejected;      /* submits refused for any reason but EINVAL */
-    uint64_t cancelled;     /* jobs handed back by a cancel, of the lane
-                               or of its pool */
-    size_t queued;          /* accepted, not yet started */
-    size_t queued_peak;     /* most jobs queued at once */
-    unsigned running;       /* started, not yet returned */
-    unsigned running_peak;  /* most jobs running at once: never above
-                               width */
-    unsigned width;         /* as created */
+    size_t struct_size;    /* written by job_lane_get_stats() */
+    uint64_t submitted;    /* jobs accepted into the lane */
+    uint64_t completed;    /* accepted jobs that have returned */
+    uint64_t rejected;     /* submits refused for any reason but EINVAL */
+    uint64_t cancelled;    /* jobs handed back by a cancel, of the lane
+                              or of its pool */
+    size_t queued;         /* accepted, not yet started */
+    size_t queued_peak;    /* most jobs queued at once */
+    unsigned running;      /* started, not yet returned */
+    unsigned running_peak; /* most jobs running at once: never above
+                              width */
+    unsigned width;        /* as created */
 } job_lane_stats;
 
 /* Fills opts with the defaults: width 1, unbounded.  The macro form
@@ -512,8 +518,8 @@ JOB_API int job_group_destroy(job_group *group);
  */
 JOB_API int job_group_submit(job_group *group, job_pool *pool, job_fn fn,
                              void *ctx);
-JOB_API int job_group_submit_lane(job_group *group, job_lane *lane,
-                                  job_fn fn, void *ctx);
+JOB_API int job_group_submit_lane(job_group *group, job_lane *lane, job_fn fn,
+                                  void *ctx);
 
 /*
  * Waits until the group is empty: every job submitted through it has

@@ -68,17 +68,18 @@ struct job__slot {
 
 /*
  * A queue stores jobs in a list of fixed-size blocks, so it never copies
- * when it grows and frees memory as it drains.  A block is 16 KiB: 8 bytes
- * of link and 1023 slots, 16.02 bytes per queued job.
+ * when it grows and frees memory as it drains.  A shard's block is 16 KiB:
+ * 16 bytes of header and 1023 slots, 16.02 bytes per queued job; a lane's
+ * is 1 KiB (63 slots), so that an idle lane keeps little.
  */
-#define JOB__BLOCK_BYTES 16384u
+#define JOB__SHARD_BLOCK_BYTES 16384u
+#define JOB__LANE_BLOCK_BYTES 1024u
 struct job__block {
     struct job__block *next; /* written before the slot that needs it is
                                 published through tail_seq */
+    size_t nslots;           /* fixed when allocated */
     struct job__slot slots[];
 };
-#define JOB__BLOCK_SLOTS                                                       \
-    ((JOB__BLOCK_BYTES - sizeof(struct job__block)) / sizeof(struct job__slot))
 
 /*
  * A two-lock FIFO (Michael and Scott's design, with blocks of slots instead
@@ -95,6 +96,7 @@ struct job__queue {
     alignas(JOB__CACHELINE) pthread_mutex_t tail_lock;
     struct job__block *tail_block; /* tail_lock */
     size_t tail_index;             /* tail_lock: next free slot in tail_block */
+    size_t block_bytes;            /* fixed at init: the size of a block */
     struct job__block *first;      /* tail_lock: stored once, before the
                                       first job is published */
     /* Stored (a sequentially consistent exchange) under tail_lock; loaded
@@ -112,7 +114,7 @@ struct job__queue {
 };
 
 /* queue.c */
-int job__queue_init(struct job__queue *q);
+int job__queue_init(struct job__queue *q, size_t block_bytes);
 void job__queue_destroy(struct job__queue *q);
 /* Appends a job and publishes it; tail_lock must be held.  Returns 0 or
  * ENOMEM. */
@@ -391,5 +393,54 @@ void job__notify_idle_waiters(job_pool *pool);
 void job__room_release(job_pool *pool, size_t n);
 /* Wakes the submitters waiting for room, if any (shutdown). */
 void job__notify_space_waiters(job_pool *pool);
+/* Queues a lane's token (lane.c) on the caller's shard: never waits, and
+ * is taken past a bounded pool's queue_limit (the lane bounds its own
+ * jobs).  Returns 0, ESHUTDOWN, ENOMEM or EAGAIN; not counted as a
+ * rejected submit. */
+int job__submit_token(job_pool *pool, job_fn fn, void *ctx);
+
+/* options.c: the public structs that carry their own size. */
+/* Copies the caller's struct in (size in its first field, at least
+ * min_size) into out, giving every field the caller lacks its default 0;
+ * EINVAL when in has a field this library does not know set. */
+int job__copy_in(void *out, size_t out_size, const void *in, size_t min_size);
+/* Copies snapshot (out_size bytes, a size first) into out, a caller's
+ * struct of struct_size bytes, zeroing what this library does not know. */
+void job__copy_out(void *out, size_t struct_size, void *snapshot,
+                   size_t snapshot_size);
+
+/* A thread running a job of a lane or a group, on its stack: so that a
+ * wait for the lane or group from that job is refused (EDEADLK). */
+struct job__runner {
+    pthread_t thread;
+    struct job__runner *next;
+};
+/* True when the calling thread is on the list. */
+static inline bool job__runs_in(const struct job__runner *list)
+{
+    pthread_t self = pthread_self();
+
+    for (; list != NULL; list = list->next)
+        if (pthread_equal(list->thread, self))
+            return true;
+    return false;
+}
+void job__runner_remove(struct job__runner **list, struct job__runner *r);
+
+/* lane.c */
+/* The job that runs a lane's next job: its token. */
+void job__lane_run(void *lane);
+/* Hands back one job that job_pool_cancel_queued() or a lane's cancel took
+ * out: a lane's token hands back the lane's waiting jobs, a group's job
+ * leaves its group; returns the number of jobs handed back. */
+size_t job__hand_back(struct job__slot job, job_handback_fn handback,
+                      void *arg);
+
+/* group.c */
+/* The job that runs a job submitted through a group. */
+void job__group_run(void *record);
+/* Takes a group's job out of its group and hands the caller's fn and ctx
+ * back. */
+void job__group_hand_back(void *record, job_handback_fn handback, void *arg);
 
 #endif /* JOBPOOL_PRIVATE_H */

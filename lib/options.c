@@ -76,19 +76,30 @@ static unsigned usable_cpus(void)
     return (unsigned)n;
 }
 
-/* A copy of the caller's options with every field this library knows and
- * the caller's struct lacks set to its default, or EINVAL. */
-static int read_options(job_pool_options *out, const job_pool_options *opts)
+int job__copy_in(void *out, size_t out_size, const void *in, size_t min_size)
 {
-    memset(out, 0, sizeof *out);
-    if (opts == NULL)
+    size_t size;
+
+    memset(out, 0, out_size);
+    if (in == NULL)
         return 0;
-    if (opts->struct_size < OPTIONS_V1_SIZE ||
-        !tail_is_zero(opts, sizeof *opts, opts->struct_size))
+    memcpy(&size, in, sizeof size);
+    if (size < min_size || !tail_is_zero(in, out_size, size))
         return EINVAL;
-    memcpy(out, opts,
-           opts->struct_size < sizeof *out ? opts->struct_size : sizeof *out);
+    memcpy(out, in, size < out_size ? size : out_size);
     return 0;
+}
+
+void job__copy_out(void *out, size_t struct_size, void *snapshot,
+                   size_t snapshot_size)
+{
+    if (struct_size > snapshot_size) {
+        memset((unsigned char *)out + snapshot_size, 0,
+               struct_size - snapshot_size);
+        struct_size = snapshot_size;
+    }
+    memcpy(snapshot, &struct_size, sizeof struct_size);
+    memcpy(out, snapshot, struct_size);
 }
 
 static int thread_counts(struct job__settings *out, const job_pool_options *o)
@@ -118,7 +129,7 @@ int job__settings_from_options(struct job__settings *out,
                                const job_pool_options *opts)
 {
     job_pool_options o;
-    int rc = read_options(&o, opts);
+    int rc = job__copy_in(&o, sizeof o, opts, OPTIONS_V1_SIZE);
 
     memset(out, 0, sizeof *out);
     if (rc != 0)
@@ -194,12 +205,7 @@ int job_pool_get_stats_sized(job_pool *pool, job_pool_stats *out,
     s.thread_start_failures = atomic_load_explicit(&pool->thread_start_failures,
                                                    memory_order_relaxed);
 
-    if (struct_size > sizeof s) {
-        memset((unsigned char *)out + sizeof s, 0, struct_size - sizeof s);
-        struct_size = sizeof s;
-    }
-    s.struct_size = struct_size;
-    memcpy(out, &s, struct_size);
+    job__copy_out(out, struct_size, &s, sizeof s);
     return 0;
 }
 

@@ -31,6 +31,8 @@
  *                                                                 freed
  *
  * Locks, in the order they may be nested:
+ *   lane lock        a lane's queue and counts (lane.c); held while it
+ *                    queues a token in the pool, which may start a thread.
  *   lock             state, the idle and stopped conditions, the places'
  *                    flags, threads_alive, next_shard.  Held while starting
  *                    a thread and by a thread deciding to exit.
@@ -60,6 +62,12 @@
  * Cancelling takes queued jobs from the head of each shard under its
  * head_lock, as a worker does, so each job is either run or handed back,
  * never both.
+ *
+ * Lanes (lane.c) and groups (group.c) sit on top of the pool: a lane's
+ * jobs wait in the lane and reach the pool one token at a time; a group's
+ * job is a pool or lane job that counts itself out of its group.  Neither
+ * adds anything to the path of a plain submit or of a worker.  A group's
+ * lock is never held while it calls the pool.
  *
  * Deliberately not offered: job handles, results, priorities, cancellation
  * of running jobs, per-worker affinity, and any use of a pool inherited
@@ -359,8 +367,7 @@ int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
     for (unsigned i = 0; i < JOB__SHARDS; i++) {
         while ((n = take_batch(pool, i, end[i], batch)) != 0) {
             for (size_t k = 0; k < n; k++)
-                handback(batch[k].fn, batch[k].ctx, arg);
-            total += n;
+                total += job__hand_back(batch[k], handback, arg);
         }
     }
     /* One wake-up for the whole call: a wait_idle made by the hand-back

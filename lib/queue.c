@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static struct job__block *block_new(void)
+static struct job__block *block_new(size_t bytes)
 {
-    struct job__block *b = malloc(JOB__BLOCK_BYTES);
+    struct job__block *b = malloc(bytes);
 
-    if (b != NULL)
+    if (b != NULL) {
         b->next = NULL;
+        b->nslots = (bytes - sizeof *b) / sizeof b->slots[0];
+    }
     return b;
 }
 
@@ -39,7 +41,7 @@ static int lock_init(pthread_mutex_t *m)
     return rc;
 }
 
-int job__queue_init(struct job__queue *q)
+int job__queue_init(struct job__queue *q, size_t block_bytes)
 {
     int rc = pthread_mutex_init(&q->tail_lock, NULL);
 
@@ -51,7 +53,8 @@ int job__queue_init(struct job__queue *q)
         return rc == ENOMEM ? ENOMEM : EAGAIN;
     }
     q->tail_block = NULL;
-    q->tail_index = JOB__BLOCK_SLOTS;
+    q->tail_index = 0;
+    q->block_bytes = block_bytes;
     q->first = NULL;
     atomic_init(&q->tail_seq, 0);
     JOB__ATOMIC_FIELD(&q->tail_seq);
@@ -85,8 +88,8 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     uint64_t seq = atomic_load_explicit(&q->tail_seq, memory_order_relaxed);
     struct job__slot *slot;
 
-    if (q->tail_index == JOB__BLOCK_SLOTS) {
-        struct job__block *b = block_new();
+    if (q->tail_block == NULL || q->tail_index == q->tail_block->nslots) {
+        struct job__block *b = block_new(q->block_bytes);
 
         if (b == NULL)
             return ENOMEM;
@@ -113,7 +116,7 @@ static struct job__slot *head_slot(struct job__queue *q)
 {
     if (q->head_block == NULL)
         q->head_block = q->first; /* published with the first job */
-    if (q->head_index == JOB__BLOCK_SLOTS) {
+    if (q->head_index == q->head_block->nslots) {
         struct job__block *done = q->head_block;
 
         q->head_block = done->next;

@@ -24,7 +24,8 @@ int job__shards_init(job_pool *pool)
     if (rc != 0)
         return rc == ENOMEM ? ENOMEM : EAGAIN;
     for (ready = 0; ready < JOB__SHARDS; ready++) {
-        rc = job__queue_init(&pool->shards[ready].queue);
+        rc =
+            job__queue_init(&pool->shards[ready].queue, JOB__SHARD_BLOCK_BYTES);
         if (rc != 0)
             break;
     }

@@ -53,6 +53,15 @@ static bool room_reserve(job_pool *pool)
     return true;
 }
 
+/* Takes a place in a bounded queue whatever its count: a lane's token,
+ * which the lane's own limit bounds. */
+static void room_take(job_pool *pool)
+{
+    raise_peak(pool, atomic_fetch_add_explicit(&pool->queued_now, 1,
+                                               memory_order_seq_cst) +
+                         1);
+}
+
 void job__notify_space_waiters(job_pool *pool)
 {
     if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) == 0)
@@ -124,20 +133,31 @@ queue_locked(job_pool *pool, struct job__shard *shard, job_fn fn, void *ctx)
     return rc;
 }
 
+/* How an attempt treats a bounded queue. */
+enum room_rule {
+    ROOM_CHECKED,      /* JOB__FULL at queue_limit */
+    ROOM_SPACE_LOCKED, /* the same; the caller holds space_lock (it waits
+                          for room) */
+    ROOM_ANY           /* a lane's token (lane.c): taken past the limit */
+};
+
 /* One attempt to queue the job on the caller's shard.  Returns what
- * queue_locked() returns, or JOB__FULL.  space_locked: the caller holds
- * space_lock (it waits for room). */
-static int attempt(job_pool *pool, job_fn fn, void *ctx, bool space_locked)
+ * queue_locked() returns, or JOB__FULL. */
+static int attempt(job_pool *pool, job_fn fn, void *ctx, enum room_rule room)
 {
     struct job__shard *shard = job__my_shard(pool);
     int rc;
 
     if (shard == NULL)
         return ENOMEM;
-    if (pool->cfg.queue_limit != 0 && !room_reserve(pool))
-        return atomic_load_explicit(&pool->stopping, memory_order_relaxed)
-                   ? ESHUTDOWN
-                   : JOB__FULL;
+    if (pool->cfg.queue_limit != 0) {
+        if (room == ROOM_ANY)
+            room_take(pool);
+        else if (!room_reserve(pool))
+            return atomic_load_explicit(&pool->stopping, memory_order_relaxed)
+                       ? ESHUTDOWN
+                       : JOB__FULL;
+    }
     (void)pthread_mutex_lock(&shard->queue.tail_lock);
     rc = queue_locked(pool, shard, fn, ctx);
     (void)pthread_mutex_unlock(&shard->queue.tail_lock);
@@ -146,7 +166,7 @@ static int attempt(job_pool *pool, job_fn fn, void *ctx, bool space_locked)
      * space_lock. */
     if (rc != 0 && pool->cfg.queue_limit != 0) {
         give_back(pool, 1);
-        if (space_locked)
+        if (room == ROOM_SPACE_LOCKED)
             (void)pthread_cond_broadcast(&pool->space_cond);
         else
             job__notify_space_waiters(pool);
@@ -210,7 +230,7 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
         atomic_fetch_add_explicit(&pool->space_waiters, 1,
                                   memory_order_seq_cst);
         /* After a timeout, one last look: room may have come with it. */
-        rc = attempt(pool, fn, ctx, true);
+        rc = attempt(pool, fn, ctx, ROOM_SPACE_LOCKED);
         if (rc != JOB__FULL || timed_out) {
             atomic_fetch_sub_explicit(&pool->space_waiters, 1,
                                       memory_order_relaxed);
@@ -234,12 +254,13 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
 /* An elastic pool with no thread: starts one and queues the job while
  * holding pool->lock, which an idle thread needs to exit, so the new
  * thread cannot leave before the job is there for it. */
-static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx)
+static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx,
+                                 enum room_rule room)
 {
     int rc;
 
     (void)pthread_mutex_lock(&pool->lock);
-    while ((rc = attempt(pool, fn, ctx, false)) == JOB__NO_WORKER) {
+    while ((rc = attempt(pool, fn, ctx, room)) == JOB__NO_WORKER) {
         job__reserve_start(pool);
         rc = job__worker_add_locked(pool);
         if (rc != 0)
@@ -261,7 +282,7 @@ static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
         case 0:
             return 0;
         case JOB__NO_WORKER:
-            rc = queue_with_new_worker(pool, fn, ctx);
+            rc = queue_with_new_worker(pool, fn, ctx, ROOM_CHECKED);
             break;
         case JOB__FULL:
             if (timeout_ns == NULL && pool->cfg.overflow == JOB_OVERFLOW_REJECT)
@@ -285,7 +306,7 @@ static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
 /* The attempt every submit starts with. */
 static inline int submit_fast(job_pool *pool, job_fn fn, void *ctx)
 {
-    int rc = attempt(pool, fn, ctx, false);
+    int rc = attempt(pool, fn, ctx, ROOM_CHECKED);
 
     if (rc == 0)
         follow_up(pool);
@@ -314,5 +335,16 @@ int job_submit_detached_timed(job_pool *pool, job_fn fn, void *ctx,
     rc = submit_fast(pool, fn, ctx);
     if (rc != 0)
         rc = submit_slow(pool, fn, ctx, rc, &timeout_ns);
+    return rc;
+}
+
+int job__submit_token(job_pool *pool, job_fn fn, void *ctx)
+{
+    int rc = attempt(pool, fn, ctx, ROOM_ANY);
+
+    if (rc == JOB__NO_WORKER)
+        rc = queue_with_new_worker(pool, fn, ctx, ROOM_ANY);
+    if (rc == 0)
+        follow_up(pool);
     return rc;
 }
