@@ -68,12 +68,13 @@ struct job__slot {
 
 /*
  * A queue stores jobs in a list of fixed-size blocks, so it never copies
- * when it grows and frees memory as it drains.  A shard's block is 16 KiB:
- * 16 bytes of header and 1023 slots, 16.02 bytes per queued job; a lane's
- * is 1 KiB (63 slots), so that an idle lane keeps little.
+ * when it grows and frees memory as it drains.  A shard's block holds 1024
+ * slots (16 KiB and a 16-byte header, 16.02 bytes per queued job); a lane's
+ * 64 (1 KiB), so that an idle lane keeps little.  A power of two, so that
+ * a job's place in its block follows from its sequence number.
  */
-#define JOB__SHARD_BLOCK_BYTES 16384u
-#define JOB__LANE_BLOCK_BYTES 1024u
+#define JOB__SHARD_BLOCK_SLOTS 1024u
+#define JOB__LANE_BLOCK_SLOTS 64u
 struct job__block {
     struct job__block *next; /* written before the slot that needs it is
                                 published through tail_seq */
@@ -87,26 +88,25 @@ struct job__block {
  * head_lock, so a submit never waits for a worker that is taking a job.
  * The producer publishes a slot by storing tail_seq; a consumer learns of it
  * by loading tail_seq, which it caches in tail_seen.  The sequence numbers
- * count jobs since creation and never wrap in practice (2^64).  The first
- * block is allocated by the first push, so a queue nobody uses costs no
- * block.
+ * count jobs since creation and never wrap in practice (2^64); job number
+ * s is in slot s % nslots of its block.  The first block is allocated by
+ * the first push, so a queue nobody uses costs no block.
  */
 struct job__queue {
     /* producer side */
     alignas(JOB__CACHELINE) pthread_mutex_t tail_lock;
     struct job__block *tail_block; /* tail_lock */
-    size_t tail_index;             /* tail_lock: next free slot in tail_block */
-    size_t block_bytes;            /* fixed at init: the size of a block */
     struct job__block *first;      /* tail_lock: stored once, before the
                                       first job is published */
+    size_t block_slots;            /* fixed at init: slots per block */
     /* Stored (a sequentially consistent exchange) under tail_lock; loaded
      * anywhere.  On a line of its own, which idle workers poll. */
     alignas(JOB__CACHELINE) _Atomic uint64_t tail_seq;
 
-    /* consumer side */
+    /* consumer side: one line, so that taking a job moves one line
+     * between the workers (with the slot's) */
     alignas(JOB__CACHELINE) pthread_mutex_t head_lock;
     struct job__block *head_block; /* head_lock */
-    size_t head_index;             /* head_lock: next slot to take */
     _Atomic uint64_t tail_seen;    /* stored under head_lock: a recent
                                       value of tail_seq */
     _Atomic uint64_t head_seq;     /* stored under head_lock: jobs taken
@@ -114,7 +114,7 @@ struct job__queue {
 };
 
 /* queue.c */
-int job__queue_init(struct job__queue *q, size_t block_bytes);
+int job__queue_init(struct job__queue *q, size_t block_slots);
 void job__queue_destroy(struct job__queue *q);
 /* Appends a job and publishes it; tail_lock must be held.  Returns 0 or
  * ENOMEM. */

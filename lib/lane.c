@@ -221,7 +221,7 @@ static int lane_init(job_lane *lane, job_pool *pool, const job_lane_options *o)
         return rc == ENOMEM ? ENOMEM : EAGAIN;
     rc = pthread_cond_init(&lane->cond, NULL);
     if (rc == 0) {
-        rc = job__queue_init(&lane->queue, JOB__LANE_BLOCK_BYTES);
+        rc = job__queue_init(&lane->queue, JOB__LANE_BLOCK_SLOTS);
         if (rc == 0) {
             lane->pool = pool;
             lane->width = o->width != 0 ? o->width : 1;

@@ -5,7 +5,7 @@
  * DESIGN
  *
  * Model.  A submit appends {fn, ctx} to its thread's shard, a FIFO of
- * 16-byte slots in 16 KiB blocks (queue.c), and returns; worker threads take
+ * 16-byte slots in blocks of 1024 (queue.c), and returns; worker threads take
  * jobs one at a time from the heads of the shards, one shard after another,
  * and run them.  Each submitting thread has a shard of its own (shards.c, up
  * to JOB__SHARDS threads, then shared), so in steady state each shard has

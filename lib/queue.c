@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A job queue: a FIFO of 16-byte slots in 16 KiB blocks, with one lock for
+ * A job queue: a FIFO of 16-byte slots in blocks of 1024, with one lock for
  * the producer side and one for consumers.  See struct job__queue for the
  * fields and how they are guarded.
  */
@@ -11,13 +11,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static struct job__block *block_new(size_t bytes)
+static struct job__block *block_new(size_t nslots)
 {
-    struct job__block *b = malloc(bytes);
+    struct job__block *b =
+        malloc(sizeof *b + nslots * sizeof(struct job__slot));
 
     if (b != NULL) {
         b->next = NULL;
-        b->nslots = (bytes - sizeof *b) / sizeof b->slots[0];
+        b->nslots = nslots;
     }
     return b;
 }
@@ -41,7 +42,7 @@ static int lock_init(pthread_mutex_t *m)
     return rc;
 }
 
-int job__queue_init(struct job__queue *q, size_t block_bytes)
+int job__queue_init(struct job__queue *q, size_t block_slots)
 {
     int rc = pthread_mutex_init(&q->tail_lock, NULL);
 
@@ -52,14 +53,13 @@ int job__queue_init(struct job__queue *q, size_t block_bytes)
         (void)pthread_mutex_destroy(&q->tail_lock);
         return rc == ENOMEM ? ENOMEM : EAGAIN;
     }
+    JOB__ASSERT(block_slots != 0 && (block_slots & (block_slots - 1)) == 0);
     q->tail_block = NULL;
-    q->tail_index = 0;
-    q->block_bytes = block_bytes;
+    q->block_slots = block_slots;
     q->first = NULL;
     atomic_init(&q->tail_seq, 0);
     JOB__ATOMIC_FIELD(&q->tail_seq);
     q->head_block = NULL;
-    q->head_index = 0;
     atomic_init(&q->tail_seen, 0);
     JOB__ATOMIC_FIELD(&q->tail_seen);
     atomic_init(&q->head_seq, 0);
@@ -86,10 +86,11 @@ void job__queue_destroy(struct job__queue *q)
 int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
 {
     uint64_t seq = atomic_load_explicit(&q->tail_seq, memory_order_relaxed);
+    size_t index = (size_t)seq & (q->block_slots - 1);
     struct job__slot *slot;
 
-    if (q->tail_block == NULL || q->tail_index == q->tail_block->nslots) {
-        struct job__block *b = block_new(q->block_bytes);
+    if (index == 0) { /* the first job, or tail_block is full */
+        struct job__block *b = block_new(q->block_slots);
 
         if (b == NULL)
             return ENOMEM;
@@ -98,9 +99,8 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
         else
             q->first = b;
         q->tail_block = b;
-        q->tail_index = 0;
     }
-    slot = &q->tail_block->slots[q->tail_index++];
+    slot = &q->tail_block->slots[index];
     slot->fn = fn;
     slot->ctx = ctx;
     JOB__HAPPENS_BEFORE(&q->tail_seq);
@@ -110,20 +110,24 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     return 0;
 }
 
-/* Moves the consumer to the next block when the current one is used up;
- * head_lock must be held and a job must exist past head_index. */
-static struct job__slot *head_slot(struct job__queue *q)
+/* The slot of job number head, which exists; moves the consumer to the
+ * next block when the current one is used up.  head_lock must be held. */
+static struct job__slot *head_slot(struct job__queue *q, uint64_t head)
 {
-    if (q->head_block == NULL)
-        q->head_block = q->first; /* published with the first job */
-    if (q->head_index == q->head_block->nslots) {
-        struct job__block *done = q->head_block;
+    struct job__block *b = q->head_block;
+    size_t index;
 
-        q->head_block = done->next;
-        q->head_index = 0;
-        free(done);
+    if (b == NULL)
+        b = q->head_block = q->first; /* published with the first job */
+    index = (size_t)head & (b->nslots - 1);
+    if (index == 0 && head != 0) {
+        /* A job exists past the end of this block, so the producer has
+         * already linked the next one. */
+        q->head_block = b->next;
+        free(b);
+        b = q->head_block;
     }
-    return &q->head_block->slots[q->head_index++];
+    return &b->slots[index];
 }
 
 bool job__queue_pop(struct job__queue *q, struct job__slot *out)
@@ -139,9 +143,7 @@ bool job__queue_pop(struct job__queue *q, struct job__slot *out)
         if (head == tail)
             return false;
     }
-    /* A job exists past the end of this block, so the producer has already
-     * linked the next one. */
-    *out = *head_slot(q);
+    *out = *head_slot(q, head);
     atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
     return true;
 }

@@ -25,7 +25,7 @@ int job__shards_init(job_pool *pool)
         return rc == ENOMEM ? ENOMEM : EAGAIN;
     for (ready = 0; ready < JOB__SHARDS; ready++) {
         rc =
-            job__queue_init(&pool->shards[ready].queue, JOB__SHARD_BLOCK_BYTES);
+            job__queue_init(&pool->shards[ready].queue, JOB__SHARD_BLOCK_SLOTS);
         if (rc != 0)
             break;
     }
