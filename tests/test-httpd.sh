@@ -11,6 +11,14 @@
 # client, which sends its input as it is and prints what it receives until
 # the server closes the connection.
 #
+# The lanes: on the first server the six slow appends are accepted one
+# after another from six connections, and the data file holds them in
+# that order.  On a fourth server, one client's numbered appends to one
+# file land in order and complete, and appends to two files from two
+# clients, with /compress from three more, all run at the same time and
+# come out whole and in order; /stats shows that one /append lane never
+# ran two jobs at once, nor the /compress lane more than --compress-width.
+#
 # Waits are for conditions (the "listening on" line, the server's counters,
 # a log line, the process exiting), polled in 0.05 s steps and bounded; no
 # sleep is used as synchronisation.  The one sleep lets 1 s pass on
@@ -119,6 +127,12 @@ fast_keep=$(response 200 OK keep-alive 'fast\n')
 # milliseconds since some fixed point
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# lines FILE N: fails unless FILE holds n=1 .. n=N, in that order.
+lines() {
+    seq "$2" | sed 's/^/n=/' >"$tmp/expected"
+    diff -u "$tmp/expected" "$1" >&2 || fail "$1 is not n=1 .. n=$2 in order"
+}
+
 # Every /append sleeps 200 ms after its fdatasync, so that the slow
 # requests below are still in flight when SIGTERM arrives.
 start main - -- --threads 2 --delay-ms 200
@@ -141,7 +155,9 @@ body=$(curl -sS --max-time 10 "$url/append?n=1" "$url/append?n=2" \
 
 get /compress | grep -Eqx 'compressed 262144 to [0-9]+ bytes, crc32 [0-9a-f]{8}' ||
     fail "/compress answered: $(cat "$tmp/body")"
-for bad in /nope:404 /append:400 '/append?n=x':400; do
+for bad in /nope:404 /append:400 '/append?n=x':400 '/append?n=1&file=':400 \
+    '/append?n=1&file=../x':400 '/append?n=1&file=a.b':400 \
+    "/append?n=1&file=$(printf '%033d' 0)":400; do
     code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
         "$url${bad%:*}") || fail "curl ${bad%:*}"
     [ "$code" = "${bad##*:}" ] || fail "${bad%:*}: status $code"
@@ -173,15 +189,19 @@ code=$(curl -sS --max-time 10 -X POST -o /dev/null -w '%{http_code}' \
 [ "$code" = 405 ] || fail "POST /fast: status $code"
 [ "$(stat_field submitted)" = 5 ] && [ "$(stat_field completed)" = 5 ] ||
     fail "expected 5 jobs: $(get /stats)"
+[ "$(stat_field compress_width)" = 1 ] ||
+    fail "2 workers: /compress is not 1 wide: $(get /stats)"
 
-# SIGTERM with six slow appends accepted: two run, four wait in the queue.
+# SIGTERM with six slow appends to one file accepted, each from its own
+# connection and each sent once the one before it was accepted: they are
+# in one lane, where one runs and the others wait, in that order.
 curls=
 for i in 1 2 3 4 5 6; do
     curl -sS --max-time 20 -o "$tmp/slow$i" -w '%{http_code}' \
         "$url/append?n=10$i" >"$tmp/code$i" 2>"$tmp/curl$i" &
     curls="$curls $!"
+    wait_until "slow append $i accepted" jobs_accepted $((5 + i))
 done
-wait_until "six jobs accepted" jobs_accepted 11
 echo "at SIGTERM: $(get /stats)"
 stop
 for c in $curls; do wait "$c" || true; done
@@ -192,9 +212,9 @@ for i in 1 2 3 4 5 6; do
     [ "$(cat "$tmp/slow$i")" = "appended n=10$i" ] ||
         fail "slow append $i answered: $(cat "$tmp/slow$i")"
 done
-printf 'n=%s\n' 1 2 3 101 102 103 104 105 106 | sort >"$tmp/expected"
-sort "$data" | diff -u "$tmp/expected" - ||
-    fail "the data file does not hold every accepted append"
+printf 'n=%s\n' 1 2 3 101 102 103 104 105 106 >"$tmp/expected"
+diff -u "$tmp/expected" "$data" ||
+    fail "the data file does not hold every accepted append, in order"
 grep -q '^jobpool-httpd: served [0-9]* requests .* jobs run 11 of 11 submitted' \
     "$out" || fail "no summary line"
 tail -1 "$out"
@@ -223,6 +243,8 @@ for case in '' 'GET /fast HTTP/1.1\r\n\r\n' 'GET /fast HTTP/1.1\r\nHost:'; do
     [ "$(stat_field timed_out)" = $n ] ||
         fail "idle case $n: timed_out is not $n: $(get /stats)"
 done
+[ "$(stat_field compress_width)" = 1 ] ||
+    fail "1 worker: /compress is not 1 wide: $(get /stats)"
 stop
 [ ! -s "$err" ] || fail "the server wrote to stderr"
 echo "jobpool-httpd: idle timeout ok"
@@ -254,3 +276,62 @@ grep -q '^jobpool-httpd: accept (retrying every 100 ms; .*): [A-Z]' "$err" ||
     fail "the accept() failure is not logged"
 stop
 echo "jobpool-httpd: $failures accept() failures logged once ok"
+
+# The lanes, on 4 workers with /compress held to 1 of them.  Each append
+# sleeps 20 ms, so that the clients below overlap.
+start lanes - -- --threads 4 --delay-ms 20 --compress-width 1
+[ "$(stat_field compress_width)" = 1 ] ||
+    fail "--compress-width 1 is not the width: $(get /stats)"
+n=40
+# urls FILE: a curl config asking for /append?n=1 .. n=$n to FILE, in order
+# over one connection.
+urls() {
+    for i in $(seq "$n"); do echo "url = \"$url/append?n=$i&file=$1\""; done
+}
+
+# One client, one connection, n numbered appends to one file one after
+# another: each is accepted once the one before it is answered, so they
+# land in that order, every one of them.
+urls seq >"$tmp/seq.curl"
+curl -sS --max-time 20 -K "$tmp/seq.curl" >"$tmp/seq.out" ||
+    fail "curl: $n appends to seq"
+seq "$n" | sed 's/^/appended n=/' | diff -u - "$tmp/seq.out" >&2 ||
+    fail "the appends to seq were not answered in order"
+lines "$tmp/lanes/seq.data" "$n"
+
+# Two clients appending to two files and three asking for /compress, all
+# at once.  Every request is answered, each file holds its client's lines
+# whole and in order, and /stats shows each /append lane ran one job at a
+# time and the /compress lane one at a time (its width), whatever
+# overlapped.
+urls a >"$tmp/a.curl"
+urls b >"$tmp/b.curl"
+for i in $(seq 4); do echo "url = \"$url/compress\""; done >"$tmp/c.curl"
+curls=
+for f in a b c c c; do
+    curl -sS --max-time 60 -K "$tmp/$f.curl" >>"$tmp/$f.out" \
+        2>>"$tmp/$f.err" &
+    curls="$curls $!"
+done
+for c in $curls; do wait "$c" || fail "a concurrent client failed"; done
+curls=
+for f in a b; do
+    seq "$n" | sed 's/^/appended n=/' | diff -u - "$tmp/$f.out" >&2 ||
+        fail "the appends to $f were not answered in order"
+    lines "$tmp/lanes/$f.data" "$n"
+done
+[ "$(grep -Ec '^compressed 262144 to [0-9]+ bytes, crc32 [0-9a-f]{8}$' \
+    "$tmp/c.out")" = 12 ] || fail "not 12 answers from /compress"
+jobs=$((3 * n + 12))
+stats=$(get /stats)
+echo "after the concurrent clients: $stats"
+for want in submitted=$jobs completed=$jobs queued=0 running=0 append_peak=1 \
+    compress_peak=1; do
+    echo "$stats" | tr ' ' '\n' | grep -qx "$want" || fail "/stats: not $want"
+done
+stop
+[ ! -s "$err" ] || fail "the server wrote to stderr"
+grep -q "^jobpool-httpd: served .* jobs run $jobs of $jobs submitted" "$out" ||
+    fail "no summary line with $jobs jobs"
+echo "jobpool-httpd: appends in order per file, two files and /compress" \
+    "at once, /compress within its width ok"

@@ -184,19 +184,25 @@ static bool conn_respond(struct server *srv, struct conn *c)
     return conn_flush(srv, c);
 }
 
+/* The server's counters.  submitted, completed, queued and running count
+ * the requests handed to the lanes (the pool's own counters count the
+ * lanes' passes through it, see jobpool.h); append_peak and compress_peak
+ * are the most that ran at once in one /append lane and in the /compress
+ * lane. */
 static void stats_respond(struct server *srv, struct http_response *resp)
 {
-    job_pool_stats st = {0};
+    struct lanes_counts lc;
 
-    if (srv->pool != NULL)
-        (void)job_pool_get_stats(srv->pool, &st); /* fails only on NULL */
+    lanes_count(&srv->lanes, &lc);
     http_respond(resp, 200,
                  "mode=%s accepted=%llu open=%zu served=%llu "
-                 "submitted=%llu completed=%llu queued=%zu running=%zu "
+                 "submitted=%llu completed=%llu queued=%zu running=%u "
+                 "append_peak=%u compress_width=%u compress_peak=%u "
                  "inline=%llu timed_out=%llu accept_errors=%llu\n",
                  srv->pool != NULL ? "offload" : "inline", srv->accepted,
-                 srv->open_conns, srv->served, (unsigned long long)st.submitted,
-                 (unsigned long long)st.completed, st.queued, st.running,
+                 srv->open_conns, srv->served, (unsigned long long)lc.submitted,
+                 (unsigned long long)lc.completed, lc.queued, lc.running,
+                 lc.append_peak, srv->lanes.compress_width, lc.compress_peak,
                  srv->inline_runs, srv->timed_out, srv->accept_errors);
 }
 
@@ -228,10 +234,13 @@ static void conn_serve(struct server *srv, struct conn *c)
             c->job.req = req;
             if (!conn_set_state(srv, c, CONN_RUNNING))
                 return;
-            rc = job_submit_detached(srv->pool, job_main, &c->job);
+            /* Through the request's lane: see lanes.c for which
+             * requests wait for which. */
+            rc = job_submit_lane(lanes_for(&srv->lanes, &req), job_main,
+                                 &c->job);
             if (rc == 0)
                 return; /* job_main() owns req and resp until it is back */
-            http_respond(&c->job.resp, 503, "job_submit_detached: %s\n",
+            http_respond(&c->job.resp, 503, "job_submit_lane: %s\n",
                          errno_text(rc, msg, sizeof msg));
             c->keep_alive = false;
         } else {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The handlers of jobpool-httpd's routes: what the server does once a
- * request is parsed.  /append blocks on the disk (write, then fdatasync)
- * and /compress burns CPU; these are the ones the server hands to the
- * pool.  Nothing here knows about sockets, the event loop or the pool.
+ * request is parsed.  /append blocks on the disk (open, write, fdatasync,
+ * close) and /compress burns CPU; these are the ones the server hands to
+ * the pool.  Nothing here knows about sockets, the event loop or the pool.
  */
 #include "config.h"
 
@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DATA_FILE "jobpool-httpd.data"
+#define DATA_SUFFIX ".data"
 #define CORPUS_LEN ((size_t)256 * 1024)
 
 /* handlers' shared state */
@@ -48,37 +47,52 @@ static void corpus_fill(unsigned char *buf, size_t len)
     }
 }
 
+/* Opens DIR/file.data for appending, creating it; returns the descriptor,
+ * or -1 with errno set. */
+static int data_open(int dir_fd, const char *file)
+{
+    char name[HTTP_FILE_MAX + sizeof DATA_SUFFIX];
+
+    (void)snprintf(name, sizeof name, "%s" DATA_SUFFIX, file);
+    return openat(dir_fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                  0644);
+}
+
 int http_handlers_init(struct http_handlers *h, const char *dir,
                        unsigned delay_ms)
 {
-    char path[PATH_MAX];
-    int n;
+    int fd, err;
 
-    n = snprintf(path, sizeof path, "%s/%s", dir, DATA_FILE);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return ENAMETOOLONG;
+    h->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (h->dir_fd < 0)
+        return errno;
+    fd = data_open(h->dir_fd, HTTP_FILE_DEFAULT);
+    if (fd < 0) {
+        err = errno;
+        goto fail_data;
+    }
+    (void)close(fd); /* only created: every append opens its file */
     h->corpus_len = CORPUS_LEN;
     h->corpus = malloc(h->corpus_len);
-    if (h->corpus == NULL)
-        return ENOMEM;
+    if (h->corpus == NULL) {
+        err = ENOMEM;
+        goto fail_data;
+    }
     corpus_fill(h->corpus, h->corpus_len);
     h->delay_ms = delay_ms;
-    h->append_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (h->append_fd < 0) {
-        int err = errno;
-
-        free(h->corpus);
-        h->corpus = NULL;
-        return err;
-    }
     return 0;
+
+fail_data:
+    (void)close(h->dir_fd);
+    h->dir_fd = -1;
+    return err;
 }
 
 void http_handlers_fini(struct http_handlers *h)
 {
-    if (h->append_fd >= 0 && close(h->append_fd) != 0)
-        perror("jobpool-httpd: close " DATA_FILE);
-    h->append_fd = -1;
+    if (h->dir_fd >= 0)
+        (void)close(h->dir_fd); /* a directory opened for reading */
+    h->dir_fd = -1;
     free(h->corpus);
     h->corpus = NULL;
 }
@@ -90,30 +104,55 @@ bool http_route_is_slow(enum http_route route)
     return route == ROUTE_APPEND || route == ROUTE_COMPRESS;
 }
 
-/* The blocking case: one line written with O_APPEND (a single write() of
- * a regular file is not interleaved with other appends), then made durable
- * before the client is told so. */
-static void handle_append(const struct http_handlers *h, unsigned long long n,
+/* Writes the whole of line[0, len) to DIR/file.data with O_APPEND (a
+ * single write() of a regular file is not interleaved with other
+ * appends) and makes it durable.  Returns 0, or fills *resp with a 500. */
+static int append_line(const struct http_handlers *h, const char *file,
+                       const char *line, size_t len, struct http_response *resp)
+{
+    char msg[ERRNO_TEXT_MAX];
+    const char *failed = NULL;
+    int fd = data_open(h->dir_fd, file), err = 0;
+    ssize_t written;
+
+    if (fd < 0) {
+        http_respond(resp, 500, "open: %s\n",
+                     errno_text(errno, msg, sizeof msg));
+        return -1;
+    }
+    written = write(fd, line, len);
+    if (written < 0) {
+        failed = "write";
+        err = errno;
+    } else if ((size_t)written != len) {
+        failed = "write";
+        err = ENOSPC; /* a short write of a regular file: the disk is full */
+    } else if (fdatasync(fd) != 0) {
+        failed = "fdatasync";
+        err = errno;
+    }
+    if (close(fd) != 0 && failed == NULL) {
+        failed = "close";
+        err = errno;
+    }
+    if (failed == NULL)
+        return 0;
+    http_respond(resp, 500, "%s: %s\n", failed,
+                 errno_text(err, msg, sizeof msg));
+    return -1;
+}
+
+/* The blocking case: one line appended to the request's file and made
+ * durable before the client is told so; then --delay-ms, a slower disk. */
+static void handle_append(const struct http_handlers *h,
+                          const struct http_request *req,
                           struct http_response *resp)
 {
-    char line[32], msg[ERRNO_TEXT_MAX];
-    int len = snprintf(line, sizeof line, "n=%llu\n", n);
-    ssize_t written = write(h->append_fd, line, (size_t)len);
+    char line[32];
+    int len = snprintf(line, sizeof line, "n=%llu\n", req->n);
 
-    if (written < 0) {
-        http_respond(resp, 500, "write: %s\n",
-                     errno_text(errno, msg, sizeof msg));
+    if (append_line(h, req->file, line, (size_t)len, resp) != 0)
         return;
-    }
-    if (written != len) {
-        http_respond(resp, 500, "write: short write (disk full?)\n");
-        return;
-    }
-    if (fdatasync(h->append_fd) != 0) {
-        http_respond(resp, 500, "fdatasync: %s\n",
-                     errno_text(errno, msg, sizeof msg));
-        return;
-    }
     if (h->delay_ms > 0) {
         struct timespec ts = {(time_t)(h->delay_ms / 1000),
                               (long)(h->delay_ms % 1000) * 1000000L};
@@ -123,7 +162,7 @@ static void handle_append(const struct http_handlers *h, unsigned long long n,
             rc = nanosleep(&ts, &ts);
         while (rc != 0 && errno == EINTR);
     }
-    http_respond(resp, 200, "appended n=%llu\n", n);
+    http_respond(resp, 200, "appended n=%llu\n", req->n);
 }
 
 /* Run-length encodes in[0, len) into out as (count, byte) pairs, count
@@ -186,7 +225,7 @@ void http_run(const struct http_handlers *h, const struct http_request *req,
         http_respond(resp, 200, "fast\n");
         break;
     case ROUTE_APPEND:
-        handle_append(h, req->n, resp);
+        handle_append(h, req, resp);
         break;
     case ROUTE_COMPRESS:
         handle_compress(h, resp);

@@ -17,14 +17,16 @@
 /* What the handlers share: set up once by http_handlers_init(), then only
  * read, by any number of threads at once. */
 struct http_handlers {
-    int append_fd;         /* O_APPEND; one write() per line */
+    int dir_fd;            /* --dir: /append opens NAME.data in it */
     unsigned delay_ms;     /* extra sleep per append, a slower disk */
     unsigned char *corpus; /* what /compress compresses */
     size_t corpus_len;
 };
 
-/* Opens (creating) DIR/jobpool-httpd.data for appending and generates the
- * corpus.  Returns 0 or an errno value; on failure nothing is left open. */
+/* Opens DIR, creates DIR/jobpool-httpd.data (the file of the appends that
+ * name none) so that an unwritable DIR fails here rather than at the first
+ * append, and generates the corpus.  Returns 0 or an errno value; on
+ * failure nothing is left open. */
 int http_handlers_init(struct http_handlers *h, const char *dir,
                        unsigned delay_ms);
 void http_handlers_fini(struct http_handlers *h);

@@ -70,30 +70,72 @@ static bool has_token(const char *v, const char *end, const char *token)
     return false;
 }
 
-/* Reads n=DIGITS from the query [q, end), fitting an unsigned long long. */
-static bool query_n(const char *q, const char *end, unsigned long long *n)
+/* Finds name=VALUE in the query [q, end): sets [*v, *v_end) to the first
+ * such value, which may be empty, and returns true, or returns false. */
+static bool query_param(const char *q, const char *end, const char *name,
+                        const char **v, const char **v_end)
 {
+    size_t n = strlen(name);
+
     while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));
         const char *stop = amp != NULL ? amp : end;
 
-        if (stop - q > 2 && q[0] == 'n' && q[1] == '=') {
-            unsigned long long v = 0;
-            const char *p;
-
-            for (p = q + 2; p < stop; p++) {
-                unsigned d = (unsigned)(*p - '0');
-
-                if (d > 9 || v > (ULLONG_MAX - d) / 10)
-                    return false;
-                v = v * 10 + d;
-            }
-            *n = v;
+        if ((size_t)(stop - q) > n && memcmp(q, name, n) == 0 && q[n] == '=') {
+            *v = q + n + 1;
+            *v_end = stop;
             return true;
         }
         q = stop + 1;
     }
     return false;
+}
+
+/* Reads n=DIGITS from the query [q, end), fitting an unsigned long long. */
+static bool query_n(const char *q, const char *end, unsigned long long *n)
+{
+    const char *p, *stop;
+    unsigned long long v = 0;
+
+    if (!query_param(q, end, "n", &p, &stop) || p == stop)
+        return false;
+    for (; p < stop; p++) {
+        unsigned d = (unsigned)(*p - '0');
+
+        if (d > 9 || v > (ULLONG_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *n = v;
+    return true;
+}
+
+/* Reads file=NAME from the query [q, end) into file[HTTP_FILE_MAX + 1],
+ * or HTTP_FILE_DEFAULT if there is none.  NAME is what the server puts
+ * in a path, so it is held to letters, digits, '-' and '_': no '/', no
+ * "..", nothing to percent-decode. */
+static bool query_file(const char *q, const char *end, char *file)
+{
+    const char *p, *stop;
+    size_t len;
+
+    if (!query_param(q, end, "file", &p, &stop)) {
+        memcpy(file, HTTP_FILE_DEFAULT, sizeof HTTP_FILE_DEFAULT);
+        return true;
+    }
+    len = (size_t)(stop - p);
+    if (len == 0 || len > HTTP_FILE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    memcpy(file, p, len);
+    file[len] = '\0';
+    return true;
 }
 
 /* Routes the request target [t, end): a path and an optional query. */
@@ -123,7 +165,8 @@ static void parse_target(const char *t, const char *end,
         }
     }
     if (req->route == ROUTE_APPEND &&
-        (q == NULL || !query_n(q + 1, end, &req->n))) {
+        (q == NULL || !query_n(q + 1, end, &req->n) ||
+         !query_file(q + 1, end, req->file))) {
         req->route = ROUTE_NONE;
         req->status = 400;
     }

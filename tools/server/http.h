@@ -16,12 +16,17 @@
 /* Room for any response this server sends, head and body. */
 #define HTTP_RESPONSE_MAX 512
 #define HTTP_BODY_MAX 256
+/* The longest file name /append takes, and the one it writes without one:
+ * DIR/NAME.data. */
+#define HTTP_FILE_MAX 32
+#define HTTP_FILE_DEFAULT "jobpool-httpd"
 
 enum http_route {
     ROUTE_NONE,     /* the request is answered with its status alone */
     ROUTE_FAST,     /* GET /fast: answered at once on the loop thread */
     ROUTE_STATS,    /* GET /stats: the server's counters, on the loop */
-    ROUTE_APPEND,   /* GET /append?n=N: write a line, fdatasync: blocks */
+    ROUTE_APPEND,   /* GET /append?n=N[&file=NAME]: write a line, fdatasync:
+                       blocks */
     ROUTE_COMPRESS, /* GET /compress: compress 256 KiB: burns CPU */
 };
 
@@ -31,6 +36,9 @@ struct http_request {
     bool keep_alive;      /* the client allows another request after this one */
     bool head;            /* HEAD: answered as GET, without the body */
     unsigned long long n; /* /append's n */
+    /* /append's file: 1 to HTTP_FILE_MAX of [A-Za-z0-9_-], else 400;
+     * HTTP_FILE_DEFAULT when the query names none. */
+    char file[HTTP_FILE_MAX + 1];
 };
 
 struct http_response {

@@ -12,17 +12,25 @@
  *   listener   accept new connections (127.0.0.1 only)
  *   connection read a request; answer /fast and /stats at once; for the
  *              slow routes (/append: write + fdatasync, /compress: CPU)
- *              submit a job with job_submit_detached() and stop watching
- *              the socket until the job is back; write responses
+ *              submit a job to the route's lane with job_submit_lane()
+ *              and stop watching the socket until the job is back; write
+ *              responses
  *   eventfd    jobs are back: take them all off the completion queue and
  *              send their responses
  *   signalfd   SIGTERM or SIGINT: drain and exit
+ *
+ * The lanes (lanes.c) decide which slow requests may run beside which:
+ * the appends to one file go through one width-1 lane, so they run one at
+ * a time in the order they were accepted, whichever connections sent them;
+ * different files and /compress run in parallel, and /compress has a lane
+ * of its own, at most --compress-width wide, so that it cannot take every
+ * worker.  The lanes are made at start, never per request.
  *
  * The way back from a worker to the loop is the completion queue, as in
  * nginx's thread pools and Redis's bio: a FIFO under a mutex plus an eventfd.
  *
  *       loop thread                                 worker (jobpool)
- *   read, parse, submit  ── job_submit_detached ──► http_run()   (blocks)
+ *   read, parse, submit  ──── job_submit_lane ────► http_run()   (blocks)
  *                                                   lock; push job; unlock
  *   epoll_wait wakes     ◄──── eventfd write ────── (only if it was empty)
  *   read eventfd, lock, take the whole list, unlock, send responses
@@ -34,14 +42,17 @@
  * mutex makes the worker's visible to the loop.  A connection whose client
  * goes away meanwhile is closed but not freed until its job is back.
  * At most one request per connection is in flight, so responses go out in
- * request order even when the client pipelines.
+ * request order even when the client pipelines, and a request is accepted
+ * (submitted) only after the one before it on its connection has been
+ * answered.
  *
  * Shutdown:  SERVING ──SIGTERM/SIGINT──► DRAINING ──no connections──► exit 0
  *   stop accepting; close idle connections; job_pool_shutdown() runs every
- *   job already accepted (it blocks the loop meanwhile, which is fine: there
- *   is nothing new to do); then send the finished responses with
- *   "Connection: close" and exit once every connection is closed, or after
- *   FLUSH_TIMEOUT_MS if a client stops reading.
+ *   job already accepted, those waiting in the lanes too (it blocks the
+ *   loop meanwhile, which is fine: there is nothing new to do); then send
+ *   the finished responses with "Connection: close" and exit once every
+ *   connection is closed, or after FLUSH_TIMEOUT_MS if a client stops
+ *   reading.  The lanes are destroyed then, before the pool.
  *
  * With --inline the same handlers run on the loop thread, which is what this
  * program exists to compare against (make bench-httpd).
@@ -63,6 +74,7 @@
  *   jobpool-httpd.c  this comment, the command line, main()
  *   server.c         setup, the event loop, draining, teardown
  *   conn.c           the listener and the connections' state machine
+ *   lanes.c          the lanes: per-file order, a cap on /compress
  *   completion.c     the completion queue: finished jobs back to the loop
  *   server.h         the structures those four share
  *   http.c           HTTP/1.1 parsing and response formatting
@@ -90,13 +102,14 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: jobpool-httpd [--port N] [--threads N] [--inline] "
             "[--dir DIR]\n"
-            "                     [--delay-ms N] [--idle-timeout-ms N]\n"
+            "                     [--delay-ms N] [--idle-timeout-ms N] "
+            "[--compress-width N]\n"
             "  --port N      TCP port on 127.0.0.1; 0 picks a free one "
             "(default 8080)\n"
             "  --threads N   worker threads; 0 = one per CPU (default 0)\n"
             "  --inline      run the slow handlers on the loop thread\n"
-            "  --dir DIR     where /append writes jobpool-httpd.data "
-            "(default .)\n"
+            "  --dir DIR     where /append writes NAME.data "
+            "(default NAME: jobpool-httpd)\n"
             "  --delay-ms N  each /append also sleeps N ms, a slower "
             "disk (default 0)\n"
             "  --idle-timeout-ms N\n"
@@ -104,10 +117,16 @@ static void usage(FILE *to)
             "request within N ms of\n"
             "                opening or of its last response; 0 = never "
             "(default %d)\n"
-            "Routes: GET or HEAD /fast, /append?n=N, /compress, /stats.  "
-            "SIGTERM or SIGINT\n"
-            "drains and exits.\n",
-            IDLE_TIMEOUT_MS);
+            "  --compress-width N\n"
+            "                most /compress requests running at once; "
+            "0 = half the workers,\n"
+            "                at least 1 (default 0)\n"
+            "Routes: GET or HEAD /fast, /append?n=N[&file=NAME], /compress, "
+            "/stats.  NAME is\n"
+            "1 to %d letters, digits, '-' or '_'; the appends to one file "
+            "are written in the\n"
+            "order they were accepted.  SIGTERM or SIGINT drains and exits.\n",
+            IDLE_TIMEOUT_MS, HTTP_FILE_MAX);
 }
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
@@ -133,6 +152,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"dir", required_argument, NULL, 'd'},
         {"delay-ms", required_argument, NULL, 'D'},
         {"idle-timeout-ms", required_argument, NULL, 'T'},
+        {"compress-width", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -162,6 +182,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
         case 'T':
             ok = parse_uint(optarg, IDLE_TIMEOUT_MAX_MS, &opt->idle_timeout_ms);
             break;
+        case 'W':
+            ok = parse_uint(optarg, JOB_POOL_THREADS_MAX, &opt->compress_width);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -186,7 +209,7 @@ int main(int argc, char **argv)
 {
     struct options opt;
     struct server srv;
-    job_pool_stats st = {0};
+    struct lanes_counts lc;
     unsigned port = 0;
     int rc;
 
@@ -200,13 +223,12 @@ int main(int argc, char **argv)
     rc = server_run(&srv);
     if (rc != 0)
         warn_errno("epoll_wait", rc);
-    if (srv.pool != NULL)
-        (void)job_pool_get_stats(srv.pool, &st); /* fails only on NULL */
+    lanes_count(&srv.lanes, &lc);
     printf("jobpool-httpd: served %llu requests on %llu connections; "
            "jobs run %llu of %llu submitted; %llu handlers ran inline; "
            "%llu connections abandoned\n",
-           srv.served, srv.accepted, (unsigned long long)st.completed,
-           (unsigned long long)st.submitted, srv.inline_runs, srv.abandoned);
+           srv.served, srv.accepted, (unsigned long long)lc.completed,
+           (unsigned long long)lc.submitted, srv.inline_runs, srv.abandoned);
     server_close(&srv);
     return rc == 0 ? 0 : 1;
 }

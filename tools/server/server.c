@@ -236,9 +236,17 @@ int server_open(struct server *srv, const struct options *opt, unsigned *port)
             warn_errno("job_pool_create", rc);
             goto fail_watch;
         }
+        rc = lanes_open(&srv->lanes, srv->pool, opt->compress_width);
+        if (rc != 0) {
+            warn_errno("job_lane_create", rc);
+            goto fail_lanes;
+        }
     }
     return 0;
 
+fail_lanes:
+    (void)job_pool_destroy(srv->pool); /* no job was submitted */
+    srv->pool = NULL;
 fail_watch:
     (void)close(srv->epfd);
 fail_epoll:
@@ -252,13 +260,15 @@ fail_completions:
     return rc;
 }
 
-/* Frees everything.  The pool goes first: its jobs point into the
- * connections. */
+/* Frees everything.  The lanes and the pool go first: their jobs point
+ * into the connections.  Each lane is destroyed once its jobs have run (at
+ * once after a drain), and before the pool, as jobpool requires. */
 void server_close(struct server *srv)
 {
     struct conn *c, *next;
     int rc;
 
+    lanes_close(&srv->lanes);
     if ((rc = job_pool_destroy(srv->pool)) != 0)
         warn_errno("job_pool_destroy", rc);
     for (c = srv->conns; c != NULL; c = next) {

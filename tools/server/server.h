@@ -13,6 +13,7 @@
 #include "errtext.h"
 #include "handlers.h"
 #include "http.h"
+#include "lanes.h"
 
 #include <jobpool.h>
 #include <stdbool.h>
@@ -60,13 +61,15 @@ struct options {
     const char *dir;
     unsigned delay_ms;
     unsigned idle_timeout_ms; /* 0: connections may idle forever */
+    unsigned compress_width;  /* 0: half the workers, at least 1 */
 };
 
 /* Loop thread only, but for done, which has its own lock. */
 struct server {
     int epfd, listen_fd, signal_fd;
     struct completions done;
-    job_pool *pool; /* NULL with --inline */
+    job_pool *pool;            /* NULL with --inline */
+    struct server_lanes lanes; /* all NULL with --inline */
     struct http_handlers handlers;
     struct conn *conns; /* every allocated connection */
     struct conn *dead;  /* closed during this batch */
