@@ -5,10 +5,15 @@
 # Runs tools/jobpool-httpd twice, its slow handlers first offloaded to the
 # pool and then --inline on the loop thread, and drives each with wrk
 # (Debian package wrk) on 127.0.0.1 only: /fast alone, then /fast while a
-# second wrk hammers /append (write + fdatasync), then /fast while one
-# hammers /compress (256 KiB of CPU work).  Prints, for every run and
-# route, requests/s and p50/p99 latency: offloaded, /fast should keep its
-# latency while the slow routes run; inline, it waits behind them.
+# second wrk hammers /append (write + fdatasync) to one file, then to 16
+# files in turn, then /fast while one hammers /compress (256 KiB of CPU
+# work).  Prints, for every run and route, requests/s and p50/p99 latency:
+# offloaded, /fast should keep its latency while the slow routes run;
+# inline, it waits behind them.  Offloaded, the appends to one file are
+# written one at a time, in the order they were accepted (one lane per
+# file), so one file's rate is one fdatasync at a time and 16 files' is
+# what the disk takes in parallel; /compress runs on at most half the
+# workers.
 #
 #   bench-httpd.sh HTTPD        (make bench-httpd)
 #
@@ -49,6 +54,14 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.status + e.timeout))
 end
 EOF
+# The same, asking for /append to 16 files in turn.
+cat "$work/report.lua" - >"$work/files.lua" <<'EOF'
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, "/append?n=" .. i .. "&file=f" .. i % 16)
+end
+EOF
 
 # start_server [--inline]: sets pid and url.
 start_server() {
@@ -79,21 +92,22 @@ stop_server() {
 row() {
     awk -v mode="$1" -v load="$2" -v route="$3" '
         $1 == "result" {
-            printf "%-8s %-18s %-10s %9d %10.3f %10.3f %7d\n",
+            printf "%-8s %-20s %-10s %9d %10.3f %10.3f %7d\n",
                 mode, load, route, $3, $4 / 1000, $5 / 1000, $6
             found = 1
         }
-        END { if (!found) printf "%-8s %-18s %-10s  (wrk failed)\n",
+        END { if (!found) printf "%-8s %-20s %-10s  (wrk failed)\n",
                 mode, load, route }' "$4"
 }
 
-# load MODE NAME SLOW_PATH: /fast for $secs seconds, and SLOW_PATH at the
-# same time unless it is empty.
+# load MODE NAME SLOW_PATH [SCRIPT]: /fast for $secs seconds, and
+# SLOW_PATH (or what wrk script SCRIPT.lua asks for) at the same time
+# unless it is empty.
 load() {
     wrk_opts="-d ${secs}s --timeout 10s -s $work/report.lua"
     if [ -n "$3" ]; then
-        # shellcheck disable=SC2086
-        wrk -t1 -c16 $wrk_opts "$url$3" >"$work/slow" 2>&1 &
+        wrk -t1 -c16 -d "${secs}s" --timeout 10s \
+            -s "$work/${4:-report}.lua" "$url$3" >"$work/slow" 2>&1 &
         slow=$!
     fi
     # shellcheck disable=SC2086
@@ -114,10 +128,11 @@ for mode in offload inline; do
     if [ "$mode" = inline ]; then start_server --inline; else start_server; fi
     load "$mode" "/fast alone" ""
     load "$mode" "/fast + /append" "/append?n=1"
+    load "$mode" "/fast + /append x16" "/append" files
     load "$mode" "/fast + /compress" "/compress"
     stop_server
 done
 echo
-printf '%-8s %-18s %-10s %9s %10s %10s %7s\n' \
+printf '%-8s %-20s %-10s %9s %10s %10s %7s\n' \
     mode load route 'req/s' 'p50 ms' 'p99 ms' errors
 cat "$work/table"
