@@ -56,6 +56,10 @@ struct bench_peer {
     int (*create)(void **pool, unsigned threads, bench_job_fn fn);
     int (*submit)(void *pool, void *ctx);
     int (*finish)(void *pool);
+    /* jobpool itself through another API (its lanes, peer-lane.c): runs
+     * only the workloads with variants set, is compared with jobpool (its
+     * ratio is its median / jobpool's) and is never the best other peer. */
+    bool variant;
 };
 
 /* A value a workload reports, as the parent prints it. */
@@ -96,6 +100,7 @@ struct bench_workload {
     const struct bench_metric *metrics;
     size_t nmetrics;
     bench_run_fn run; /* returns 0, or 1 after printing why */
+    bool variants;    /* the variant peers (lanes) run it too */
 };
 
 /*
@@ -137,6 +142,8 @@ extern const struct bench_peer bench_peer_glib;
 extern const struct bench_peer bench_peer_cthreadpool;
 extern const struct bench_peer bench_peer_libuv;
 extern const struct bench_peer bench_peer_onetbb;
+extern const struct bench_peer bench_peer_lane_w1;
+extern const struct bench_peer bench_peer_lane_w2;
 
 /* Workload entry points, each in its own workload-*.c file. */
 int bench_run_throughput(const struct bench_workload *self,

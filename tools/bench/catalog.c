@@ -35,6 +35,9 @@ const struct bench_peer_entry bench_peers[] = {
 #else
     {"onetbb", NULL},
 #endif
+    /* Variants of jobpool, not peers (peer-lane.c). */
+    {"lane-w1", &bench_peer_lane_w1},
+    {"lane-w2", &bench_peer_lane_w2},
 };
 const size_t bench_npeers = COUNT(bench_peers);
 
@@ -95,32 +98,34 @@ static const struct bench_metric blocking_metrics[] = {
 #define METRICS(a) a, COUNT(a)
 
 /* Fields: name, --help line, producers, workers (0: --threads), sized
- * (the parent sizes its job count), metrics, entry point.  The sized
- * workloads' counts in --help are first guesses: the parent raises them
- * until a run times at least 200 ms. */
+ * (the parent sizes its job count), metrics, entry point, and whether the
+ * lanes (the variant peers) run it too: throughput-1p and -4p, for the
+ * cost of a lane's submit and of its one-at-a-time drain beside a plain
+ * submit's.  The sized workloads' counts in --help are first guesses: the
+ * parent raises them until a run times at least 200 ms. */
 const struct bench_workload bench_workloads[] = {
     {"throughput-1p", "1 producer, empty jobs, drain included", 1, 0, true,
-     METRICS(throughput_1p_metrics), bench_run_throughput},
+     METRICS(throughput_1p_metrics), bench_run_throughput, true},
     {"throughput-2p", "2 producers share the empty jobs", 2, 0, true,
-     METRICS(throughput_metrics), bench_run_throughput},
+     METRICS(throughput_metrics), bench_run_throughput, false},
     {"throughput-4p", "4 producers share the empty jobs", 4, 0, true,
-     METRICS(throughput_metrics), bench_run_throughput},
+     METRICS(throughput_metrics), bench_run_throughput, true},
     {"throughput-8p", "8 producers share the empty jobs (scaling)", 8, 0, true,
-     METRICS(throughput_metrics), bench_run_throughput},
+     METRICS(throughput_metrics), bench_run_throughput, false},
     {"throughput-1p-8w", "1 producer, 8 workers (oversubscribed)", 1, 8, true,
-     METRICS(throughput_metrics), bench_run_throughput},
+     METRICS(throughput_metrics), bench_run_throughput, false},
     {"throughput-8p-8w", "8 producers, 8 workers (oversubscribed)", 8, 8, true,
-     METRICS(throughput_metrics), bench_run_throughput},
+     METRICS(throughput_metrics), bench_run_throughput, false},
     {"tiny-work", "jobs of 1 us busy work; efficiency", 1, 0, true,
-     METRICS(tiny_metrics), bench_run_tiny_work},
+     METRICS(tiny_metrics), bench_run_tiny_work, false},
     {"wakeup-latency", "submit-to-start on an idle pool; idle CPU", 1, 0, false,
-     METRICS(wakeup_metrics), bench_run_wakeup},
+     METRICS(wakeup_metrics), bench_run_wakeup, false},
     {"memory-drain", "bytes per queued job; drain rate of the backlog", 1, 0,
-     true, METRICS(memory_metrics), bench_run_memory_drain},
+     true, METRICS(memory_metrics), bench_run_memory_drain, false},
     {"drain-private", "drain rate, each job counting per thread", 1, 0, true,
-     METRICS(drain_private_metrics), bench_run_memory_drain},
+     METRICS(drain_private_metrics), bench_run_memory_drain, false},
     {"blocking-offload", "200 x workers jobs sleeping 1 ms", 1, 0, true,
-     METRICS(blocking_metrics), bench_run_blocking},
+     METRICS(blocking_metrics), bench_run_blocking, false},
 };
 const size_t bench_nworkloads = COUNT(bench_workloads);
 

@@ -147,4 +147,5 @@ extern "C" const struct bench_peer bench_peer_onetbb = {
     onetbb_create,
     onetbb_submit,
     onetbb_finish,
+    false,
 };

@@ -8,7 +8,9 @@
  * Each workload x state x metric x peer gets the median and the range
  * over its runs in that state, and a ratio that puts jobpool next to the
  * others: on a peer's row, the peer's median / jobpool's; on jobpool's
- * row, jobpool's median / the best other peer's (named beside it).
+ * row, jobpool's median / the best other peer's (named beside it).  The
+ * variants (jobpool's lanes) get a peer's ratio, lane / plain, and are
+ * never the best other peer.
  *
  * The table ends with a summary by state, the source of the README's
  * table: for each headline metric, a row per state with jobpool's median,
@@ -95,6 +97,8 @@ size_t bench_summarise_metric(const struct bench_results *r, size_t wi,
             out[pi].ratio = out[pi].median / out[jp].median;
             out[pi].ratio_to = "jobpool";
         }
+        if (p->peers[pi]->variant)
+            continue; /* jobpool itself: never the best other peer */
         if (best == p->npeers ||
             (m->higher_is_better ? out[pi].median > out[best].median
                                  : out[pi].median < out[best].median))
@@ -359,6 +363,18 @@ static void print_summary(const struct bench_results *r,
            "is.\n");
 }
 
+/* Whether the plan has a variant peer (a lane) at all. */
+static bool has_variants(const struct bench_plan *p)
+{
+    size_t pi;
+
+    for (pi = 0; pi < p->npeers; pi++) {
+        if (p->peers[pi]->variant)
+            return true;
+    }
+    return false;
+}
+
 static void print_table(const struct bench_results *r, struct bench_summary *s)
 {
     const struct bench_plan *p = r->plan;
@@ -404,6 +420,14 @@ static void print_table(const struct bench_results *r, struct bench_summary *s)
            "lasted), no-pool (plain threads' efficiency), top-share (the "
            "busiest worker's\n"
            "part of the jobs).\n");
+    if (has_variants(p))
+        printf("lane-w1 and lane-w2 are jobpool itself, each job submitted "
+               "with\n"
+               "job_submit_lane() into one lane of width 1 or 2: their ratio "
+               "is lane / plain\n"
+               "job_submit_detached(); they are never the best other peer.  "
+               "No other peer has\n"
+               "a serial queue.\n");
     if (mixed != 0)
         printf("%u run%s saw the state change while %s ran: in no table "
                "(CSV and JSON have %s).\n",

@@ -379,8 +379,11 @@ void bench_run_plan(struct bench_results *r)
 
     for (wi = 0; wi < p->nworkloads; wi++) {
         for (pi = 0; pi < p->npeers; pi++) {
-            if (p->workloads[wi]->producers > 1 &&
-                !p->peers[pi]->multi_producer) {
+            /* The lanes run only where they are asked to: not a note. */
+            if (p->peers[pi]->variant && !p->workloads[wi]->variants)
+                bench_cell(r, wi, pi)->skipped = true;
+            else if (p->workloads[wi]->producers > 1 &&
+                     !p->peers[pi]->multi_producer) {
                 bench_cell(r, wi, pi)->skipped = true;
                 bench_note(r, false,
                            "%s: %s skipped: its submit works only from one "
