@@ -204,12 +204,300 @@ START_TEST(a_blocked_lane_does_not_starve_the_pool_or_other_lanes)
 }
 END_TEST
 
+/* refusals */
+
+static void job_nothing(void *ctx)
+{
+    (void)ctx;
+}
+
+START_TEST(lane_calls_reject_null_and_invalid_arguments)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = NULL, *untouched = (job_lane *)&untouched;
+    job_lane_options opts;
+    job_lane_stats s;
+
+    ck_assert_int_eq(job_lane_create(NULL, &lane, NULL), EINVAL);
+    ck_assert_ptr_null(lane);
+    ck_assert_int_eq(job_lane_create(pool, NULL, NULL), EINVAL);
+    job_lane_options_init(&opts);
+    opts.overflow = JOB_OVERFLOW_CALLER_RUNS;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    ck_assert_ptr_eq(untouched, (job_lane *)&untouched);
+    job_lane_options_init(&opts);
+    opts.overflow = (enum job_overflow)99;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    job_lane_options_init(&opts);
+    opts.struct_size = 1;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    ck_assert_ptr_eq(untouched, (job_lane *)&untouched);
+
+    /* opts NULL: the defaults, a serial unbounded lane. */
+    ck_assert_int_eq(job_lane_create(pool, &lane, NULL), 0);
+    ck_assert_ptr_nonnull(lane);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.width, 1);
+    ck_assert_int_eq(job_submit_lane(NULL, job_nothing, NULL), EINVAL);
+    ck_assert_int_eq(job_submit_lane(lane, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_cancel_queued(NULL, NULL, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_cancel_queued(lane, NULL, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_get_stats_sized(NULL, &s, sizeof s), EINVAL);
+    ck_assert_int_eq(job_lane_get_stats_sized(lane, NULL, sizeof s), EINVAL);
+    /* EINVAL is not counted as a rejection. */
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.rejected, 0);
+    ck_assert_uint_eq(s.submitted, 0);
+    ck_assert_int_eq(job_lane_destroy(NULL), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+}
+END_TEST
+
+/* A held worker keeps the shutdown from finishing: lanes cannot be made
+ * and refuse jobs while it runs and after it is done. */
+START_TEST(lanes_refuse_work_once_the_pool_shutdown_has_begun)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    job_lane *refused = NULL;
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_int_eq(job_lane_create(pool, &refused, NULL), ESHUTDOWN);
+    ck_assert_ptr_null(refused);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), ESHUTDOWN);
+    ck_assert_uint_eq(lane_stats(lane).rejected, 1);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_int_eq(job_lane_create(pool, &refused, NULL), ESHUTDOWN);
+    ck_assert_ptr_null(refused);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), ESHUTDOWN);
+    ck_assert_uint_eq(lane_stats(lane).rejected, 2);
+    ck_assert_uint_eq(lane_stats(lane).submitted, 0);
+    ck_assert_uint_eq(atomic_load(&ran), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane job destroying its own lane would wait for itself. */
+struct self_destroy {
+    job_lane *lane;
+    atomic_int rc;
+    struct countdown ran;
+};
+
+static void job_destroy_own_lane(void *ctx)
+{
+    struct self_destroy *d = ctx;
+
+    atomic_store(&d->rc, job_lane_destroy(d->lane));
+    countdown_arrive(&d->ran);
+}
+
+START_TEST(destroying_a_lane_from_its_own_job_is_edeadlk)
+{
+    job_pool *pool = pool_new(2);
+    struct self_destroy d;
+    atomic_ulong ran = 0;
+
+    d.lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_init(&d.rc, -1);
+    countdown_init(&d.ran, 1);
+    ck_assert_int_eq(job_submit_lane(d.lane, job_destroy_own_lane, &d), 0);
+    countdown_wait(&d.ran);
+    ck_assert_int_eq(atomic_load(&d.rc), EDEADLK);
+    /* Nothing changed: the lane still takes jobs. */
+    ck_assert_int_eq(job_submit_lane(d.lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_lane_destroy(d.lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    countdown_destroy(&d.ran);
+}
+END_TEST
+
+/* Jobs waiting in a lane when the pool's shutdown begins all run before
+ * it finishes. */
+START_TEST(pool_shutdown_drains_the_jobs_waiting_in_a_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_ulong ran = 0;
+    struct blockers b;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_uint_eq(atomic_load(&ran), 0);
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 20);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.completed, 21);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane at its queue_limit under REJECT refuses the next job at once. */
+START_TEST(bounded_lane_rejects_past_its_queue_limit)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 2, JOB_OVERFLOW_REJECT);
+    atomic_ulong ran = 0;
+    struct blockers b;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), EAGAIN);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.queued, 2);
+    ck_assert_uint_eq(s.submitted, 3);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 2);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* cancel */
+
+/* What a handback saw, in order.  Only the cancelling thread writes it. */
+enum { HANDED_MAX = 16 };
+struct handed {
+    unsigned calls;
+    job_fn fns[HANDED_MAX];
+    void *ctxs[HANDED_MAX];
+};
+
+static void handback_record(job_fn fn, void *ctx, void *arg)
+{
+    struct handed *h = arg;
+
+    if (h->calls < HANDED_MAX) {
+        h->fns[h->calls] = fn;
+        h->ctxs[h->calls] = ctx;
+    }
+    h->calls++;
+}
+
+static void job_mark(void *ctx)
+{
+    atomic_fetch_add((atomic_uint *)ctx, 1);
+}
+
+static void assert_handed_in_order(const struct handed *h, atomic_uint *marks,
+                                   unsigned n)
+{
+    ck_assert_uint_eq(h->calls, n);
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_msg(h->fns[i] == job_mark, "handback %u got another fn", i);
+        ck_assert_ptr_eq(h->ctxs[i], &marks[i]);
+    }
+}
+
+START_TEST(lane_cancel_hands_back_waiting_jobs_in_order)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, 1);
+    /* Nothing left: a second cancel hands back nothing. */
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 0);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* The pool's only worker is held, so the lane's token waits in the pool's
+ * queue: the pool's cancel hands back the lane's jobs themselves, with the
+ * caller's fn and ctx, not the token. */
+START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+
+    /* The lane still works after losing its token. */
+    blockers_open(&b);
+    ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[0]), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&marks[0]), 1);
+    for (int i = 1; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
 Suite *lane_suite(void)
 {
     Suite *s = suite_create("lane");
     TCase *order = tcase_create("order");
     TCase *width = tcase_create("width");
     TCase *fairness = tcase_create("fairness");
+    TCase *refusals = tcase_create("refusals");
+    TCase *cancel = tcase_create("cancel");
 
     tcase_add_test(order,
                    serial_lane_runs_jobs_of_many_producers_in_acceptance_order);
@@ -219,5 +507,16 @@ Suite *lane_suite(void)
     tcase_add_test(fairness,
                    a_blocked_lane_does_not_starve_the_pool_or_other_lanes);
     suite_add_tcase(s, fairness);
+    tcase_add_test(refusals, lane_calls_reject_null_and_invalid_arguments);
+    tcase_add_test(refusals,
+                   lanes_refuse_work_once_the_pool_shutdown_has_begun);
+    tcase_add_test(refusals, destroying_a_lane_from_its_own_job_is_edeadlk);
+    tcase_add_test(refusals, pool_shutdown_drains_the_jobs_waiting_in_a_lane);
+    tcase_add_test(refusals, bounded_lane_rejects_past_its_queue_limit);
+    suite_add_tcase(s, refusals);
+    tcase_add_test(cancel, lane_cancel_hands_back_waiting_jobs_in_order);
+    tcase_add_test(cancel,
+                   pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn);
+    suite_add_tcase(s, cancel);
     return s;
 }
