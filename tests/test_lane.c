@@ -377,6 +377,143 @@ START_TEST(bounded_lane_rejects_past_its_queue_limit)
 }
 END_TEST
 
+/* A submit to a lane on a thread of its own, because it may block. */
+struct lane_submitter {
+    job_lane *lane;
+    job_fn fn;
+    void *ctx;
+    atomic_bool returned;
+    int rc; /* valid once joined */
+    pthread_t thread;
+};
+
+static void *lane_submit_main(void *arg)
+{
+    struct lane_submitter *ls = arg;
+
+    ls->rc = job_submit_lane(ls->lane, ls->fn, ls->ctx);
+    atomic_store(&ls->returned, true);
+    return NULL;
+}
+
+static void lane_submitter_start(struct lane_submitter *ls, job_lane *lane,
+                                 job_fn fn, void *ctx)
+{
+    *ls = (struct lane_submitter){.lane = lane, .fn = fn, .ctx = ctx};
+    atomic_init(&ls->returned, false);
+    ck_assert_int_eq(pthread_create(&ls->thread, NULL, lane_submit_main, ls),
+                     0);
+}
+
+static int lane_submitter_join(struct lane_submitter *ls)
+{
+    ck_assert_int_eq(pthread_join(ls->thread, NULL), 0);
+    return ls->rc;
+}
+
+/* Under BLOCK a submit at the limit waits for room and is then accepted. */
+START_TEST(bounded_lane_blocks_a_submit_until_there_is_room)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    struct lane_submitter ls;
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    lane_submitter_start(&ls, lane, job_count, &ran);
+    grace();
+    ck_assert(!atomic_load(&ls.returned));
+    blockers_open(&b);
+    ck_assert_int_eq(lane_submitter_join(&ls), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 2);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+struct lane_destroyer {
+    job_lane *lane;
+    int rc;
+    pthread_t thread;
+};
+
+static void *lane_destroy_main(void *arg)
+{
+    struct lane_destroyer *d = arg;
+
+    d->rc = job_lane_destroy(d->lane);
+    return NULL;
+}
+
+/* A submit blocked for room gets ESHUTDOWN once destroy begins, while the
+ * destroy still waits for the held job: only destroy's closing can have
+ * released it, as the gate is still shut. */
+START_TEST(destroy_releases_a_blocked_submit_with_eshutdown)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    struct lane_submitter ls;
+    struct lane_destroyer d = {lane, -1, 0};
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    lane_submitter_start(&ls, lane, job_count, &ran);
+    ck_assert_int_eq(pthread_create(&d.thread, NULL, lane_destroy_main, &d), 0);
+    ck_assert_int_eq(lane_submitter_join(&ls), ESHUTDOWN);
+    ck_assert(!latch_is_open(&b.gate));
+    blockers_open(&b);
+    ck_assert_int_eq(pthread_join(d.thread, NULL), 0);
+    ck_assert_int_eq(d.rc, 0);
+    ck_assert_uint_eq(atomic_load(&ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane job that fills its own lane under BLOCK would wait for itself. */
+struct self_fill {
+    job_lane *lane;
+    atomic_ulong ran;
+    int first, second; /* read once done has been reached */
+    struct countdown done;
+};
+
+static void job_fill_own_lane(void *ctx)
+{
+    struct self_fill *f = ctx;
+
+    f->first = job_submit_lane(f->lane, job_count, &f->ran);
+    f->second = job_submit_lane(f->lane, job_count, &f->ran);
+    countdown_arrive(&f->done);
+}
+
+START_TEST(a_lane_job_blocking_on_its_own_full_lane_is_edeadlk)
+{
+    job_pool *pool = pool_new(2);
+    struct self_fill f = {.first = -1, .second = -1};
+
+    f.lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    atomic_init(&f.ran, 0);
+    countdown_init(&f.done, 1);
+    ck_assert_int_eq(job_submit_lane(f.lane, job_fill_own_lane, &f), 0);
+    countdown_wait(&f.done);
+    ck_assert_int_eq(f.first, 0);
+    ck_assert_int_eq(f.second, EDEADLK);
+    ck_assert_uint_eq(lane_stats(f.lane).rejected, 1);
+    ck_assert_int_eq(job_lane_destroy(f.lane), 0);
+    ck_assert_uint_eq(atomic_load(&f.ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    countdown_destroy(&f.done);
+}
+END_TEST
+
 /* cancel */
 
 /* What a handback saw, in order.  Only the cancelling thread writes it. */
@@ -513,6 +650,10 @@ Suite *lane_suite(void)
     tcase_add_test(refusals, destroying_a_lane_from_its_own_job_is_edeadlk);
     tcase_add_test(refusals, pool_shutdown_drains_the_jobs_waiting_in_a_lane);
     tcase_add_test(refusals, bounded_lane_rejects_past_its_queue_limit);
+    tcase_add_test(refusals, bounded_lane_blocks_a_submit_until_there_is_room);
+    tcase_add_test(refusals, destroy_releases_a_blocked_submit_with_eshutdown);
+    tcase_add_test(refusals,
+                   a_lane_job_blocking_on_its_own_full_lane_is_edeadlk);
     suite_add_tcase(s, refusals);
     tcase_add_test(cancel, lane_cancel_hands_back_waiting_jobs_in_order);
     tcase_add_test(cancel,
