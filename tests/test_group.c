@@ -199,6 +199,98 @@ START_TEST(notify_on_an_empty_group_is_submitted_at_once)
 }
 END_TEST
 
+/* Job: records the thread that ran it in the pthread_t ctx points to,
+ * then arrives at the countdown that follows it. */
+struct where {
+    pthread_t thread;
+    struct countdown ran;
+};
+
+static void job_note_thread(void *ctx)
+{
+    struct where *w = ctx;
+
+    w->thread = pthread_self();
+    countdown_arrive(&w->ran);
+}
+
+/* The group empties on a worker of one pool; the notify's pool has shut
+ * down by then, so the notify runs in that worker instead of being lost. */
+START_TEST(a_notify_its_pool_refuses_runs_in_the_thread_that_empties_the_group)
+{
+    job_pool *work = pool_new(1), *closed = pool_new(1);
+    job_group *g = group_new();
+    struct where emptier, notify;
+    struct countdown started;
+    struct latch gate;
+    struct gated_job job;
+
+    countdown_init(&started, 1);
+    countdown_init(&emptier.ran, 1);
+    countdown_init(&notify.ran, 1);
+    latch_init(&gate);
+    job = (struct gated_job){&started, &gate, NULL};
+    ck_assert_int_eq(job_group_submit(g, work, job_gated, &job), 0);
+    countdown_wait(&started);
+    ck_assert_int_eq(job_group_notify(g, closed, job_note_thread, &notify), 0);
+    ck_assert_int_eq(job_pool_shutdown(closed), 0);
+    latch_open(&gate);
+    countdown_wait(&notify.ran);
+    /* The pool's single worker emptied the group; ask it who it is. */
+    ck_assert_int_eq(job_submit_detached(work, job_note_thread, &emptier), 0);
+    countdown_wait(&emptier.ran);
+    ck_assert(pthread_equal(notify.thread, emptier.thread));
+    ck_assert_int_eq(job_group_destroy(g), 0);
+
+    ck_assert_int_eq(job_pool_destroy(closed), 0);
+    ck_assert_int_eq(job_pool_destroy(work), 0);
+    latch_destroy(&gate);
+    countdown_destroy(&notify.ran);
+    countdown_destroy(&emptier.ran);
+    countdown_destroy(&started);
+}
+END_TEST
+
+/* On an empty group the notify is a plain submit, with its refusals. */
+START_TEST(notify_on_an_empty_group_returns_the_pools_refusal)
+{
+    job_pool *pool = pool_new(1);
+    job_group *g = group_new();
+    atomic_ulong ran = 0;
+
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_int_eq(job_group_notify(g, pool, job_count, &ran), ESHUTDOWN);
+    ck_assert_int_eq(job_group_destroy(g), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 0);
+}
+END_TEST
+
+/* A job the full pool runs in the caller has left the group when the
+ * submit returns. */
+START_TEST(a_group_job_run_by_its_caller_has_returned_with_the_call)
+{
+    job_pool *pool = pool_bounded(1, 1, JOB_OVERFLOW_CALLER_RUNS);
+    job_group *g = group_new();
+    atomic_ulong queued = 0;
+    struct blockers b;
+    int flag = 0;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    ck_assert_int_eq(job_group_submit(g, pool, job_count, &queued), 0);
+    ck_assert_int_eq(job_group_submit(g, pool, job_set_flag, &flag), 0);
+    ck_assert_int_eq(flag, 1);
+    ck_assert_int_eq(job_group_wait(g, 0), ETIMEDOUT);
+    blockers_open(&b);
+    ck_assert_int_eq(job_group_wait(g, JOB_WAIT_FOREVER), 0);
+    ck_assert_uint_eq(atomic_load(&queued), 1);
+    ck_assert_int_eq(job_group_destroy(g), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
 /* cancel */
 
 struct handed {
@@ -264,9 +356,15 @@ Suite *group_suite(void)
     tcase_add_test(wait, a_pending_job_keeps_the_group_busy_until_it_returns);
     tcase_add_test(wait, waiting_from_a_job_of_the_group_is_edeadlk);
     tcase_add_test(wait, group_calls_reject_null_arguments);
+    tcase_add_test(wait,
+                   a_group_job_run_by_its_caller_has_returned_with_the_call);
     suite_add_tcase(s, wait);
     tcase_add_test(notify, notify_runs_once_after_the_group_empties);
     tcase_add_test(notify, notify_on_an_empty_group_is_submitted_at_once);
+    tcase_add_test(
+        notify,
+        a_notify_its_pool_refuses_runs_in_the_thread_that_empties_the_group);
+    tcase_add_test(notify, notify_on_an_empty_group_returns_the_pools_refusal);
     suite_add_tcase(s, notify);
     tcase_add_test(cancel, cancelled_jobs_leave_the_group_with_their_own_fn);
     suite_add_tcase(s, cancel);
