@@ -627,6 +627,88 @@ START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
 }
 END_TEST
 
+/* A lane of width 2 has two tokens queued in the held pool; the pool's
+ * cancel takes both, and hands back each waiting job once, in order. */
+START_TEST(pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 2, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(pool_stats(pool).queued, 0);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* The handback of a lane's cancel may put the job back into the lane. */
+struct requeue {
+    job_lane *lane;
+    unsigned refused; /* only the cancelling thread writes it */
+};
+
+static void handback_requeue(job_fn fn, void *ctx, void *arg)
+{
+    struct requeue *r = arg;
+
+    if (job_submit_lane(r->lane, fn, ctx) != 0)
+        r->refused++;
+}
+
+START_TEST(lane_cancel_handback_may_resubmit_to_the_same_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    struct requeue r = {lane, 0};
+    atomic_uint marks[5];
+    struct blockers b;
+    size_t count = 0;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_requeue, &r, &count),
+                     0);
+    /* Only the jobs waiting when the call began: the resubmitted ones
+     * wait again. */
+    ck_assert_uint_eq(count, 5);
+    ck_assert_uint_eq(r.refused, 0);
+    ck_assert_uint_eq(lane_stats(lane).queued, 5);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
 Suite *lane_suite(void)
 {
     Suite *s = suite_create("lane");
@@ -658,6 +740,10 @@ Suite *lane_suite(void)
     tcase_add_test(cancel, lane_cancel_hands_back_waiting_jobs_in_order);
     tcase_add_test(cancel,
                    pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn);
+    tcase_add_test(
+        cancel,
+        pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens);
+    tcase_add_test(cancel, lane_cancel_handback_may_resubmit_to_the_same_lane);
     suite_add_tcase(s, cancel);
     return s;
 }
