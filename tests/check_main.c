@@ -19,6 +19,8 @@ int main(void)
     srunner_add_suite(runner, cancel_suite());
     srunner_add_suite(runner, order_suite());
     srunner_add_suite(runner, hardening_suite());
+    srunner_add_suite(runner, lane_suite());
+    srunner_add_suite(runner, group_suite());
     srunner_add_suite(runner, batch_suite());
     srunner_add_suite(runner, stress_suite());
     srunner_run_all(runner, CK_NORMAL);

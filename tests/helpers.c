@@ -82,6 +82,11 @@ void job_count(void *ctx)
     atomic_fetch_add((atomic_ulong *)ctx, 1);
 }
 
+void job_countdown_arrive(void *ctx)
+{
+    countdown_arrive(ctx);
+}
+
 void job_gated(void *ctx)
 {
     struct gated_job *g = ctx;
@@ -111,6 +116,21 @@ void blockers_add(struct blockers *b, job_pool *pool, unsigned count)
         *job = (struct gated_job){started, &b->gate, &b->done};
         b->count++;
         ck_assert_int_eq(job_submit_detached(pool, job_gated, job), 0);
+        countdown_wait(started);
+    }
+}
+
+void blockers_add_lane(struct blockers *b, job_lane *lane, unsigned count)
+{
+    ck_assert_uint_le(b->count + count, BLOCKERS_MAX);
+    for (unsigned i = 0; i < count; i++) {
+        struct countdown *started = &b->started[b->count];
+        struct gated_job *job = &b->jobs[b->count];
+
+        countdown_init(started, 1);
+        *job = (struct gated_job){started, &b->gate, &b->done};
+        b->count++;
+        ck_assert_int_eq(job_submit_lane(lane, job_gated, job), 0);
         countdown_wait(started);
     }
 }
@@ -209,6 +229,29 @@ job_pool_stats pool_stats(job_pool *pool)
     job_pool_stats s;
 
     ck_assert_int_eq(job_pool_get_stats(pool, &s), 0);
+    return s;
+}
+
+job_lane *lane_new(job_pool *pool, unsigned width, size_t limit,
+                   enum job_overflow overflow)
+{
+    job_lane_options opts;
+    job_lane *lane = NULL;
+
+    job_lane_options_init(&opts);
+    opts.width = width;
+    opts.queue_limit = limit;
+    opts.overflow = overflow;
+    ck_assert_int_eq(job_lane_create(pool, &lane, &opts), 0);
+    ck_assert_ptr_nonnull(lane);
+    return lane;
+}
+
+job_lane_stats lane_stats(job_lane *lane)
+{
+    job_lane_stats s;
+
+    ck_assert_int_eq(job_lane_get_stats(lane, &s), 0);
     return s;
 }
 

@@ -70,6 +70,12 @@ void blockers_init(struct blockers *b);
 void blockers_add(struct blockers *b, job_pool *pool, unsigned count);
 void blockers_open(struct blockers *b);
 void blockers_destroy(struct blockers *b);
+/* blockers_add() for a lane: each gated job must start, so count plus the
+ * lane's running jobs must not pass its width. */
+void blockers_add_lane(struct blockers *b, job_lane *lane, unsigned count);
+
+/* Job: arrives at the struct countdown ctx points to. */
+void job_countdown_arrive(void *ctx);
 
 /* One submit made on a thread of its own, because it may block. */
 struct submitter {
@@ -96,6 +102,11 @@ job_pool *pool_with(const job_pool_options *opts);
 job_pool *pool_bounded(unsigned threads, size_t limit,
                        enum job_overflow overflow);
 job_pool_stats pool_stats(job_pool *pool);
+/* A lane of pool with the given width, queue_limit and overflow policy,
+ * failing the test on error. */
+job_lane *lane_new(job_pool *pool, unsigned width, size_t limit,
+                   enum job_overflow overflow);
+job_lane_stats lane_stats(job_lane *lane);
 
 /* Worker threads of this process whose name starts with prefix. */
 unsigned count_named_threads(const char *prefix);
@@ -131,5 +142,7 @@ Suite *elastic_suite(void);
 Suite *cancel_suite(void);
 Suite *order_suite(void);
 Suite *hardening_suite(void);
+Suite *lane_suite(void);
+Suite *group_suite(void);
 
 #endif

@@ -108,8 +108,7 @@ static void usage(FILE *to)
             "(default 8080)\n"
             "  --threads N   worker threads; 0 = one per CPU (default 0)\n"
             "  --inline      run the slow handlers on the loop thread\n"
-            "  --dir DIR     where /append writes NAME.data "
-            "(default NAME: jobpool-httpd)\n"
+            "  --dir DIR     where /append writes NAME.data (default .)\n"
             "  --delay-ms N  each /append also sleeps N ms, a slower "
             "disk (default 0)\n"
             "  --idle-timeout-ms N\n"
@@ -123,9 +122,11 @@ static void usage(FILE *to)
             "                at least 1 (default 0)\n"
             "Routes: GET or HEAD /fast, /append?n=N[&file=NAME], /compress, "
             "/stats.  NAME is\n"
-            "1 to %d letters, digits, '-' or '_'; the appends to one file "
-            "are written in the\n"
-            "order they were accepted.  SIGTERM or SIGINT drains and exits.\n",
+            "1 to %d letters, digits, '-' or '_' (default jobpool-httpd); "
+            "the appends to one\n"
+            "file are written in the order they were accepted.  SIGTERM or "
+            "SIGINT drains\n"
+            "and exits.\n",
             IDLE_TIMEOUT_MS, HTTP_FILE_MAX);
 }
 

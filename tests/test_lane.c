@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lanes: FIFOs of a given width inside a pool.  Their order across
+ * producer threads, their width as a cap, their fairness towards the rest
+ * of the pool, their refusals, their cancel and their drain.
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+/* order */
+
+/* What the jobs of a serial lane saw.  Only the lane's jobs touch these
+ * fields, one after another, so nothing guards them but the lane's order:
+ * a race between two jobs would show as a lost count. */
+struct ticket_log {
+    unsigned expected;     /* the ticket the next job should carry */
+    unsigned out_of_order; /* jobs whose ticket was not the expected one */
+    unsigned count;        /* jobs run, a plain counter on purpose */
+};
+
+struct ticket_job {
+    struct ticket_log *log;
+    unsigned ticket;
+};
+
+static void job_check_ticket(void *ctx)
+{
+    struct ticket_job *job = ctx;
+    struct ticket_log *log = job->log;
+    unsigned count = log->count;
+
+    if (job->ticket != log->expected)
+        log->out_of_order++;
+    /* Widens the window between the read and the write of count, so that
+     * two of the lane's jobs running at once would lose an increment. */
+    sched_yield();
+    log->expected = job->ticket + 1;
+    log->count = count + 1;
+}
+
+enum { PRODUCERS = 4, PER_PRODUCER = 500 };
+
+/* Producers take a ticket and submit under one mutex, so the lane's
+ * acceptance order is the ticket order. */
+struct ticket_desk {
+    pthread_mutex_t lock;
+    unsigned next; /* lock */
+    job_lane *lane;
+    struct ticket_log *log;
+    struct ticket_job *jobs; /* one per ticket */
+    atomic_uint refused;     /* submits that did not return 0 */
+};
+
+static void *produce_tickets(void *arg)
+{
+    struct ticket_desk *desk = arg;
+
+    for (unsigned i = 0; i < PER_PRODUCER; i++) {
+        struct ticket_job *job;
+
+        pthread_mutex_lock(&desk->lock);
+        job = &desk->jobs[desk->next];
+        *job = (struct ticket_job){desk->log, desk->next};
+        desk->next++;
+        if (job_submit_lane(desk->lane, job_check_ticket, job) != 0)
+            atomic_fetch_add(&desk->refused, 1);
+        pthread_mutex_unlock(&desk->lock);
+    }
+    return NULL;
+}
+
+START_TEST(serial_lane_runs_jobs_of_many_producers_in_acceptance_order)
+{
+    job_pool *pool = pool_new(4);
+    struct ticket_log log = {0, 0, 0};
+    struct ticket_desk desk;
+    pthread_t producers[PRODUCERS];
+    enum { TOTAL = PRODUCERS * PER_PRODUCER };
+    job_lane_stats s;
+
+    ck_assert_int_eq(pthread_mutex_init(&desk.lock, NULL), 0);
+    desk.next = 0;
+    desk.lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    desk.log = &log;
+    desk.jobs = calloc(TOTAL, sizeof *desk.jobs);
+    ck_assert_ptr_nonnull(desk.jobs);
+    atomic_init(&desk.refused, 0);
+    for (int i = 0; i < PRODUCERS; i++)
+        ck_assert_int_eq(
+            pthread_create(&producers[i], NULL, produce_tickets, &desk), 0);
+    for (int i = 0; i < PRODUCERS; i++)
+        ck_assert_int_eq(pthread_join(producers[i], NULL), 0);
+    s = lane_stats(desk.lane);
+    ck_assert_uint_le(s.running_peak, 1);
+    ck_assert_int_eq(job_lane_destroy(desk.lane), 0);
+
+    ck_assert_uint_eq(atomic_load(&desk.refused), 0);
+    ck_assert_uint_eq(log.out_of_order, 0);
+    ck_assert_uint_eq(log.expected, TOTAL);
+    ck_assert_uint_eq(log.count, TOTAL);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    pthread_mutex_destroy(&desk.lock);
+    free(desk.jobs);
+}
+END_TEST
+
+/* width */
+
+/* A lane of width 2 in a pool of 4: with every job blocked, two run and
+ * the rest wait in the lane although two workers are free. */
+START_TEST(lane_never_runs_more_jobs_than_its_width)
+{
+    job_pool *pool = pool_new(4);
+    job_lane *lane = lane_new(pool, 2, 0, JOB_OVERFLOW_REJECT);
+    struct countdown started;
+    struct latch gate;
+    atomic_ulong done = 0;
+    struct gated_job job;
+    job_lane_stats s;
+
+    countdown_init(&started, 2);
+    latch_init(&gate);
+    job = (struct gated_job){&started, &gate, &done};
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_gated, &job), 0);
+    countdown_wait(&started);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.width, 2);
+    ck_assert_uint_eq(s.running, 2);
+    ck_assert_uint_eq(s.queued, 8);
+    ck_assert_uint_eq(s.submitted, 10);
+    ck_assert_uint_eq(s.completed, 0);
+    ck_assert_uint_eq(atomic_load(&done), 0);
+
+    /* The pool's shutdown drains the lane; the lane outlives it, so its
+     * final counters can be read before destroy frees it. */
+    latch_open(&gate);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_uint_eq(atomic_load(&done), 10);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.running_peak, 2);
+    ck_assert_uint_eq(s.completed, 10);
+    ck_assert_uint_eq(s.submitted, 10);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, 0);
+    /* Eight waited at once at least; all ten, if none had started yet. */
+    ck_assert_uint_ge(s.queued_peak, 8);
+    ck_assert_uint_le(s.queued_peak, 10);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&gate);
+    countdown_destroy(&started);
+}
+END_TEST
+
+/* fairness */
+
+/* A serial lane whose first job is held, with 50 more waiting: the lane
+ * holds one worker of two, and the pool's other jobs and a second lane's
+ * all run on the other while the first lane waits. */
+START_TEST(a_blocked_lane_does_not_starve_the_pool_or_other_lanes)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *held = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    job_lane *other = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    struct countdown started, others;
+    struct latch gate;
+    struct gated_job blocker;
+    atomic_ulong held_ran = 0;
+    job_lane_stats s;
+
+    countdown_init(&started, 1);
+    countdown_init(&others, 110);
+    latch_init(&gate);
+    blocker = (struct gated_job){&started, &gate, NULL};
+    ck_assert_int_eq(job_submit_lane(held, job_gated, &blocker), 0);
+    countdown_wait(&started);
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(job_submit_lane(held, job_count, &held_ran), 0);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(
+            job_submit_detached(pool, job_countdown_arrive, &others), 0);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(job_submit_lane(other, job_countdown_arrive, &others),
+                         0);
+    countdown_wait(&others);
+    ck_assert(!latch_is_open(&gate));
+    ck_assert_uint_eq(atomic_load(&held_ran), 0);
+    s = lane_stats(held);
+    ck_assert_uint_eq(s.running, 1);
+    ck_assert_uint_eq(s.queued, 50);
+
+    latch_open(&gate);
+    ck_assert_int_eq(job_lane_destroy(held), 0);
+    ck_assert_uint_eq(atomic_load(&held_ran), 50);
+    ck_assert_int_eq(job_lane_destroy(other), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&gate);
+    countdown_destroy(&others);
+    countdown_destroy(&started);
+}
+END_TEST
+
+/* refusals */
+
+static void job_nothing(void *ctx)
+{
+    (void)ctx;
+}
+
+START_TEST(lane_calls_reject_null_and_invalid_arguments)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = NULL, *untouched = (job_lane *)&untouched;
+    job_lane_options opts;
+    job_lane_stats s;
+
+    ck_assert_int_eq(job_lane_create(NULL, &lane, NULL), EINVAL);
+    ck_assert_ptr_null(lane);
+    ck_assert_int_eq(job_lane_create(pool, NULL, NULL), EINVAL);
+    job_lane_options_init(&opts);
+    opts.overflow = JOB_OVERFLOW_CALLER_RUNS;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    ck_assert_ptr_eq(untouched, (job_lane *)&untouched);
+    job_lane_options_init(&opts);
+    opts.overflow = (enum job_overflow)99;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    job_lane_options_init(&opts);
+    opts.struct_size = 1;
+    ck_assert_int_eq(job_lane_create(pool, &untouched, &opts), EINVAL);
+    ck_assert_ptr_eq(untouched, (job_lane *)&untouched);
+
+    /* opts NULL: the defaults, a serial unbounded lane. */
+    ck_assert_int_eq(job_lane_create(pool, &lane, NULL), 0);
+    ck_assert_ptr_nonnull(lane);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.width, 1);
+    ck_assert_int_eq(job_submit_lane(NULL, job_nothing, NULL), EINVAL);
+    ck_assert_int_eq(job_submit_lane(lane, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_cancel_queued(NULL, NULL, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_cancel_queued(lane, NULL, NULL, NULL), EINVAL);
+    ck_assert_int_eq(job_lane_get_stats_sized(NULL, &s, sizeof s), EINVAL);
+    ck_assert_int_eq(job_lane_get_stats_sized(lane, NULL, sizeof s), EINVAL);
+    /* EINVAL is not counted as a rejection. */
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.rejected, 0);
+    ck_assert_uint_eq(s.submitted, 0);
+    ck_assert_int_eq(job_lane_destroy(NULL), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+}
+END_TEST
+
+/* A held worker keeps the shutdown from finishing: lanes cannot be made
+ * and refuse jobs while it runs and after it is done. */
+START_TEST(lanes_refuse_work_once_the_pool_shutdown_has_begun)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    job_lane *refused = NULL;
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_int_eq(job_lane_create(pool, &refused, NULL), ESHUTDOWN);
+    ck_assert_ptr_null(refused);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), ESHUTDOWN);
+    ck_assert_uint_eq(lane_stats(lane).rejected, 1);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_int_eq(job_lane_create(pool, &refused, NULL), ESHUTDOWN);
+    ck_assert_ptr_null(refused);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), ESHUTDOWN);
+    ck_assert_uint_eq(lane_stats(lane).rejected, 2);
+    ck_assert_uint_eq(lane_stats(lane).submitted, 0);
+    ck_assert_uint_eq(atomic_load(&ran), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane job destroying its own lane would wait for itself. */
+struct self_destroy {
+    job_lane *lane;
+    atomic_int rc;
+    struct countdown ran;
+};
+
+static void job_destroy_own_lane(void *ctx)
+{
+    struct self_destroy *d = ctx;
+
+    atomic_store(&d->rc, job_lane_destroy(d->lane));
+    countdown_arrive(&d->ran);
+}
+
+START_TEST(destroying_a_lane_from_its_own_job_is_edeadlk)
+{
+    job_pool *pool = pool_new(2);
+    struct self_destroy d;
+    atomic_ulong ran = 0;
+
+    d.lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_init(&d.rc, -1);
+    countdown_init(&d.ran, 1);
+    ck_assert_int_eq(job_submit_lane(d.lane, job_destroy_own_lane, &d), 0);
+    countdown_wait(&d.ran);
+    ck_assert_int_eq(atomic_load(&d.rc), EDEADLK);
+    /* Nothing changed: the lane still takes jobs. */
+    ck_assert_int_eq(job_submit_lane(d.lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_lane_destroy(d.lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    countdown_destroy(&d.ran);
+}
+END_TEST
+
+/* Jobs waiting in a lane when the pool's shutdown begins all run before
+ * it finishes. */
+START_TEST(pool_shutdown_drains_the_jobs_waiting_in_a_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_ulong ran = 0;
+    struct blockers b;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_uint_eq(atomic_load(&ran), 0);
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 20);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.completed, 21);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane at its queue_limit under REJECT refuses the next job at once. */
+START_TEST(bounded_lane_rejects_past_its_queue_limit)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 2, JOB_OVERFLOW_REJECT);
+    atomic_ulong ran = 0;
+    struct blockers b;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), EAGAIN);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.queued, 2);
+    ck_assert_uint_eq(s.submitted, 3);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 2);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A submit to a lane on a thread of its own, because it may block. */
+struct lane_submitter {
+    job_lane *lane;
+    job_fn fn;
+    void *ctx;
+    atomic_bool returned;
+    int rc; /* valid once joined */
+    pthread_t thread;
+};
+
+static void *lane_submit_main(void *arg)
+{
+    struct lane_submitter *ls = arg;
+
+    ls->rc = job_submit_lane(ls->lane, ls->fn, ls->ctx);
+    atomic_store(&ls->returned, true);
+    return NULL;
+}
+
+static void lane_submitter_start(struct lane_submitter *ls, job_lane *lane,
+                                 job_fn fn, void *ctx)
+{
+    *ls = (struct lane_submitter){.lane = lane, .fn = fn, .ctx = ctx};
+    atomic_init(&ls->returned, false);
+    ck_assert_int_eq(pthread_create(&ls->thread, NULL, lane_submit_main, ls),
+                     0);
+}
+
+static int lane_submitter_join(struct lane_submitter *ls)
+{
+    ck_assert_int_eq(pthread_join(ls->thread, NULL), 0);
+    return ls->rc;
+}
+
+/* Under BLOCK a submit at the limit waits for room and is then accepted. */
+START_TEST(bounded_lane_blocks_a_submit_until_there_is_room)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    struct lane_submitter ls;
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    lane_submitter_start(&ls, lane, job_count, &ran);
+    grace();
+    ck_assert(!atomic_load(&ls.returned));
+    blockers_open(&b);
+    ck_assert_int_eq(lane_submitter_join(&ls), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&ran), 2);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+struct lane_destroyer {
+    job_lane *lane;
+    int rc;
+    pthread_t thread;
+};
+
+static void *lane_destroy_main(void *arg)
+{
+    struct lane_destroyer *d = arg;
+
+    d->rc = job_lane_destroy(d->lane);
+    return NULL;
+}
+
+/* A submit blocked for room gets ESHUTDOWN once destroy begins, while the
+ * destroy still waits for the held job: only destroy's closing can have
+ * released it, as the gate is still shut. */
+START_TEST(destroy_releases_a_blocked_submit_with_eshutdown)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    struct lane_submitter ls;
+    struct lane_destroyer d = {lane, -1, 0};
+    atomic_ulong ran = 0;
+    struct blockers b;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    ck_assert_int_eq(job_submit_lane(lane, job_count, &ran), 0);
+    lane_submitter_start(&ls, lane, job_count, &ran);
+    ck_assert_int_eq(pthread_create(&d.thread, NULL, lane_destroy_main, &d), 0);
+    ck_assert_int_eq(lane_submitter_join(&ls), ESHUTDOWN);
+    ck_assert(!latch_is_open(&b.gate));
+    blockers_open(&b);
+    ck_assert_int_eq(pthread_join(d.thread, NULL), 0);
+    ck_assert_int_eq(d.rc, 0);
+    ck_assert_uint_eq(atomic_load(&ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane job that fills its own lane under BLOCK would wait for itself. */
+struct self_fill {
+    job_lane *lane;
+    atomic_ulong ran;
+    int first, second; /* read once done has been reached */
+    struct countdown done;
+};
+
+static void job_fill_own_lane(void *ctx)
+{
+    struct self_fill *f = ctx;
+
+    f->first = job_submit_lane(f->lane, job_count, &f->ran);
+    f->second = job_submit_lane(f->lane, job_count, &f->ran);
+    countdown_arrive(&f->done);
+}
+
+START_TEST(a_lane_job_blocking_on_its_own_full_lane_is_edeadlk)
+{
+    job_pool *pool = pool_new(2);
+    struct self_fill f = {.first = -1, .second = -1};
+
+    f.lane = lane_new(pool, 1, 1, JOB_OVERFLOW_BLOCK);
+    atomic_init(&f.ran, 0);
+    countdown_init(&f.done, 1);
+    ck_assert_int_eq(job_submit_lane(f.lane, job_fill_own_lane, &f), 0);
+    countdown_wait(&f.done);
+    ck_assert_int_eq(f.first, 0);
+    ck_assert_int_eq(f.second, EDEADLK);
+    ck_assert_uint_eq(lane_stats(f.lane).rejected, 1);
+    ck_assert_int_eq(job_lane_destroy(f.lane), 0);
+    ck_assert_uint_eq(atomic_load(&f.ran), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    countdown_destroy(&f.done);
+}
+END_TEST
+
+/* cancel */
+
+/* What a handback saw, in order.  Only the cancelling thread writes it. */
+enum { HANDED_MAX = 16 };
+struct handed {
+    unsigned calls;
+    job_fn fns[HANDED_MAX];
+    void *ctxs[HANDED_MAX];
+};
+
+static void handback_record(job_fn fn, void *ctx, void *arg)
+{
+    struct handed *h = arg;
+
+    if (h->calls < HANDED_MAX) {
+        h->fns[h->calls] = fn;
+        h->ctxs[h->calls] = ctx;
+    }
+    h->calls++;
+}
+
+static void job_mark(void *ctx)
+{
+    atomic_fetch_add((atomic_uint *)ctx, 1);
+}
+
+static void assert_handed_in_order(const struct handed *h, atomic_uint *marks,
+                                   unsigned n)
+{
+    ck_assert_uint_eq(h->calls, n);
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_msg(h->fns[i] == job_mark, "handback %u got another fn", i);
+        ck_assert_ptr_eq(h->ctxs[i], &marks[i]);
+    }
+}
+
+START_TEST(lane_cancel_hands_back_waiting_jobs_in_order)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, 1);
+    /* Nothing left: a second cancel hands back nothing. */
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 0);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* The pool's only worker is held, so the lane's token waits in the pool's
+ * queue: the pool's cancel hands back the lane's jobs themselves, with the
+ * caller's fn and ctx, not the token. */
+START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+
+    /* The lane still works after losing its token. */
+    blockers_open(&b);
+    ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[0]), 0);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&marks[0]), 1);
+    for (int i = 1; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* A lane of width 2 has two tokens queued in the held pool; the pool's
+ * cancel takes both, and hands back each waiting job once, in order. */
+START_TEST(pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 2, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add(&b, pool, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(pool_stats(pool).queued, 0);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* The handback of a lane's cancel may put the job back into the lane. */
+struct requeue {
+    job_lane *lane;
+    unsigned refused; /* only the cancelling thread writes it */
+};
+
+static void handback_requeue(job_fn fn, void *ctx, void *arg)
+{
+    struct requeue *r = arg;
+
+    if (job_submit_lane(r->lane, fn, ctx) != 0)
+        r->refused++;
+}
+
+START_TEST(lane_cancel_handback_may_resubmit_to_the_same_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    struct requeue r = {lane, 0};
+    atomic_uint marks[5];
+    struct blockers b;
+    size_t count = 0;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_requeue, &r, &count),
+                     0);
+    /* Only the jobs waiting when the call began: the resubmitted ones
+     * wait again. */
+    ck_assert_uint_eq(count, 5);
+    ck_assert_uint_eq(r.refused, 0);
+    ck_assert_uint_eq(lane_stats(lane).queued, 5);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 1);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+Suite *lane_suite(void)
+{
+    Suite *s = suite_create("lane");
+    TCase *order = tcase_create("order");
+    TCase *width = tcase_create("width");
+    TCase *fairness = tcase_create("fairness");
+    TCase *refusals = tcase_create("refusals");
+    TCase *cancel = tcase_create("cancel");
+
+    tcase_add_test(order,
+                   serial_lane_runs_jobs_of_many_producers_in_acceptance_order);
+    suite_add_tcase(s, order);
+    tcase_add_test(width, lane_never_runs_more_jobs_than_its_width);
+    suite_add_tcase(s, width);
+    tcase_add_test(fairness,
+                   a_blocked_lane_does_not_starve_the_pool_or_other_lanes);
+    suite_add_tcase(s, fairness);
+    tcase_add_test(refusals, lane_calls_reject_null_and_invalid_arguments);
+    tcase_add_test(refusals,
+                   lanes_refuse_work_once_the_pool_shutdown_has_begun);
+    tcase_add_test(refusals, destroying_a_lane_from_its_own_job_is_edeadlk);
+    tcase_add_test(refusals, pool_shutdown_drains_the_jobs_waiting_in_a_lane);
+    tcase_add_test(refusals, bounded_lane_rejects_past_its_queue_limit);
+    tcase_add_test(refusals, bounded_lane_blocks_a_submit_until_there_is_room);
+    tcase_add_test(refusals, destroy_releases_a_blocked_submit_with_eshutdown);
+    tcase_add_test(refusals,
+                   a_lane_job_blocking_on_its_own_full_lane_is_edeadlk);
+    suite_add_tcase(s, refusals);
+    tcase_add_test(cancel, lane_cancel_hands_back_waiting_jobs_in_order);
+    tcase_add_test(cancel,
+                   pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn);
+    tcase_add_test(
+        cancel,
+        pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens);
+    tcase_add_test(cancel, lane_cancel_handback_may_resubmit_to_the_same_lane);
+    suite_add_tcase(s, cancel);
+    return s;
+}
