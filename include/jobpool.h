@@ -467,9 +467,13 @@ JOB_API int job_submit_lane(job_lane *lane, job_fn fn, void *ctx);
  * Removes every job waiting in the lane when the call began and hands each
  * one, in the lane's order, to handback(fn, ctx, arg) on the calling
  * thread, as job_pool_cancel_queued() does for a pool; running jobs go on.
- * (job_pool_cancel_queued() on the pool also hands back its lanes' waiting
- * jobs.)  handback may submit, also to this lane, but must not cancel this
- * lane.  Stores the number handed back in *count when count is not NULL.
+ * job_pool_cancel_queued() on the pool also hands back the waiting jobs
+ * of each lane that has fewer than width jobs running (its turn waits in
+ * the pool's queue, and the pool's cancel takes it); a lane that runs
+ * width jobs has no turn queued, and only this call hands back the jobs
+ * waiting behind them.  handback may submit, also to this lane, but must
+ * not cancel this lane.  Stores the number handed back in *count when
+ * count is not NULL.
  *
  * Returns 0, or EINVAL (lane or handback is NULL).
  */
