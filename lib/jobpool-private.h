@@ -78,7 +78,9 @@ struct job__slot {
 struct job__block {
     struct job__block *next; /* written before the slot that needs it is
                                 published through tail_seq */
-    size_t nslots;           /* fixed when allocated */
+    size_t nslots;           /* the queue's block_slots, kept here so
+                                that consumers need not read the
+                                producers' line */
     struct job__slot slots[];
 };
 

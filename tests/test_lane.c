@@ -588,21 +588,18 @@ START_TEST(lane_cancel_hands_back_waiting_jobs_in_order)
 }
 END_TEST
 
-/* The pool's only worker is held, so the lane's token waits in the pool's
- * queue: the pool's cancel hands back the lane's jobs themselves, with the
- * caller's fn and ctx, not the token. */
-START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
+/* Queues five jobs in lane behind the pool's only worker, held by b, and
+ * checks that the pool's cancel hands back exactly those five, in order,
+ * with their own fn and ctx (not the lane's tokens). */
+static void pool_cancel_held_lane(job_pool *pool, job_lane *lane,
+                                  struct blockers *b, atomic_uint marks[5])
 {
-    job_pool *pool = pool_new(1);
-    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
-    atomic_uint marks[5];
     struct handed h = {0};
-    struct blockers b;
     size_t count = 99;
     job_lane_stats s;
 
-    blockers_init(&b);
-    blockers_add(&b, pool, 1);
+    blockers_init(b);
+    blockers_add(b, pool, 1);
     for (int i = 0; i < 5; i++) {
         atomic_init(&marks[i], 0);
         ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
@@ -614,6 +611,20 @@ START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
     s = lane_stats(lane);
     ck_assert_uint_eq(s.cancelled, 5);
     ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(pool_stats(pool).queued, 0);
+}
+
+/* The pool's only worker is held, so the lane's token waits in the pool's
+ * queue: the pool's cancel hands back the lane's jobs themselves, with the
+ * caller's fn and ctx, not the token. */
+START_TEST(pool_cancel_hands_back_a_lanes_jobs_with_their_own_fn)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct blockers b;
+
+    pool_cancel_held_lane(pool, lane, &b, marks);
 
     /* The lane still works after losing its token. */
     blockers_open(&b);
@@ -634,25 +645,9 @@ START_TEST(pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens)
     job_pool *pool = pool_new(1);
     job_lane *lane = lane_new(pool, 2, 0, JOB_OVERFLOW_REJECT);
     atomic_uint marks[5];
-    struct handed h = {0};
     struct blockers b;
-    size_t count = 99;
-    job_lane_stats s;
 
-    blockers_init(&b);
-    blockers_add(&b, pool, 1);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
-    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
-                     0);
-    ck_assert_uint_eq(count, 5);
-    assert_handed_in_order(&h, marks, 5);
-    s = lane_stats(lane);
-    ck_assert_uint_eq(s.cancelled, 5);
-    ck_assert_uint_eq(s.queued, 0);
-    ck_assert_uint_eq(pool_stats(pool).queued, 0);
+    pool_cancel_held_lane(pool, lane, &b, marks);
 
     blockers_open(&b);
     ck_assert_int_eq(job_lane_destroy(lane), 0);
