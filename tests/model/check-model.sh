@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Model-checks jobpool 0.3's core protocol (issue 12) with Spin: core.pml,
-# which README.md beside this script explains.
+# Model-checks jobpool 0.3's core protocol (issue 12) and its lanes (issue
+# 13) with Spin: core.pml and lane.pml, which README.md beside this script
+# explains.
 #
-# Passes when the model verifies with no errors in each configuration and
+# Passes when each model verifies with no errors in each configuration and
 # every planted bug (among them the protocol as issue 12 first worded it,
 # README.md, "Findings") is found; fails otherwise; exits 77 (skipped)
 # when spin or a C compiler is missing.
@@ -13,7 +14,7 @@
 # own bounds (jobs, threads), by a depth limit (pan -m) and by a memory
 # limit (-DMEMLIM), both above what the run needs: a run that hit one would
 # fail as "search incomplete", whatever the load.  One run at a time: about
-# 45 s of CPU and at most 350 MB.
+# 2 min of CPU and at most 450 MB.
 #
 # Environment:
 #   top_srcdir          set by the test harness; the model is in
@@ -22,7 +23,7 @@
 #   CC, SPIN            the C compiler (also used as Spin's preprocessor)
 #                       and spin
 #   JOBPOOL_MODEL_FULL  1: add the long runs listed in README.md (about
-#                       6 min of CPU more, at most 2.8 GB)
+#                       12 min of CPU more, at most 2.9 GB)
 #   JOBPOOL_MODEL_KEEP  1: keep the work directory, with pan.log and any
 #                       error trail of each run
 set -u
@@ -32,10 +33,12 @@ if [ -n "${top_srcdir:-}" ]; then
 else
     models=$(dirname "$0")
 fi
-if [ ! -r "$models/core.pml" ]; then
-    echo "check-model: cannot read $models/core.pml" >&2
-    exit 99
-fi
+for m in core.pml lane.pml; do
+    if [ ! -r "$models/$m" ]; then
+        echo "check-model: cannot read $models/$m" >&2
+        exit 99
+    fi
+done
 
 SPIN=${SPIN:-spin}
 if ! command -v "$SPIN" > /dev/null 2>&1; then
@@ -62,12 +65,12 @@ else
     trap 'rm -rf "$tmp"' EXIT
 fi
 trap 'exit 1' HUP INT TERM
-cp "$models/core.pml" "$tmp/" || exit 99
+cp "$models/core.pml" "$models/lane.pml" "$tmp/" || exit 99
 
 # verify NAME EXPECT MEGABYTES SPIN_DEFINES PAN_CFLAGS PAN_FLAGS DESCRIPTION
 #
-# Generates, compiles and runs one verifier of core.pml in $tmp/NAME
-# and prints one line.  EXPECT is "pass" (the search must complete with
+# Generates, compiles and runs one verifier of $model (core.pml or
+# lane.pml) in $tmp/NAME and prints one line.  EXPECT is "pass" (the search must complete with
 # "errors: 0") or "fail" (it must report at least one error).  MEGABYTES
 # bounds the verifier's memory (-DMEMLIM); PAN_FLAGS give the depth bound
 # (-m).  Returns 0 when the verdict is the expected one.
@@ -75,7 +78,7 @@ verify() {
     v_name=$1 v_expect=$2 v_mb=$3 v_defs=$4 v_cflags=$5 v_flags=$6
     v_what=$7
     v_dir=$tmp/$v_name
-    v_pml=core.pml
+    v_pml=$model
     mkdir "$v_dir" && cp "$tmp/$v_pml" "$v_dir/" || return 1
     (
         cd "$v_dir" || exit 1
@@ -155,6 +158,7 @@ fixed=""
 elastic="-DELASTIC -DNJOBS=1"
 one_place="-DELASTIC -DMAXT=1 -DNJOBS=1"
 status=0
+model=core.pml
 
 # The model as the protocol should be (issue 12 with the fixes of
 # README.md, "Findings"), exhaustively.
@@ -194,8 +198,51 @@ verify ISSUE_RESERVE-no-failure fail 256 \
 verify ISSUE_12 fail 256 "$one_place -DISSUE_SLOW -DISSUE_RESERVE" \
     "$quick" "$depth -w20" "issue 12 as worded" || status=1
 
+# Lanes (lane.pml; README.md, "Lanes"): each configuration with both
+# cancels and failing pushes, which only add behaviours; a queue_limit
+# takes some away, so it has runs of its own.
+model=lane.pml
+lane_all="-DCANCEL -DFAILS"
+no_cycle="-DNP -DCOLLAPSE -O1"
+verify lane-w1 pass 1024 "-DNJOBS=3 $lane_all" "$collapse" "$depth -w23" \
+    "lane width 1, 2 workers, 2x3 jobs, cancels, failing pushes" ||
+    status=1
+verify lane-w1-limit pass 1024 "-DNJOBS=3 -DLIMIT=1 $lane_all" "$collapse" \
+    "$depth -w23" "lane width 1, 2x3 jobs, queue_limit 1 (BLOCK)" ||
+    status=1
+verify lane-w2 pass 1024 "-DWIDTH=2 $lane_all" "$collapse" "$depth -w23" \
+    "lane width 2, 3 workers, 2x2 jobs, cancels, failing pushes" ||
+    status=1
+verify lane-w2-limit pass 1024 "-DWIDTH=2 -DLIMIT=1 $lane_all" "$collapse" \
+    "$depth -w23" "lane width 2, 2x2 jobs, queue_limit 1 (BLOCK)" ||
+    status=1
+verify lane-ends pass 512 "-DLIMIT=1 $lane_all" "$no_cycle" \
+    "-l $depth -w22" "lane width 1, 2x2 jobs: no cycle, every run ends" ||
+    status=1
+# Not a bug (README.md, "Lanes"): at width 2, two jobs taken in order may
+# have their fn called in the other order.
+verify lane-call-order fail 256 "-DWIDTH=2 -DCALL_ORDER" "$quick" \
+    "$depth -w20" "lane width 2: calls in acceptance order (they are not)" ||
+    status=1
+for bug in BUG_PUSH_BEFORE_TOKEN BUG_TOKEN_AFTER_PUSH BUG_RETIRE_UNLOCKED \
+    BUG_NO_SUCCESSOR BUG_SUCCESSOR_LOST BUG_SUCCESSOR_EARLY \
+    BUG_RETIRE_NO_WAKE; do
+    for w in 1 2; do
+        verify "lane-$bug-w$w" fail 256 "-DCONTRACT -DWIDTH=$w -D$bug" \
+            "$quick" "$depth -w20" "planted bug, lane width $w, 2x2 jobs" ||
+            status=1
+    done
+done
+for w in 1 2; do
+    verify "lane-BUG_CANCEL_RETIRES-w$w" fail 256 \
+        "-DCONTRACT -DCANCEL -DWIDTH=$w -DBUG_CANCEL_RETIRES" "$quick" \
+        "$depth -w21" "planted bug, lane width $w, 2x2 jobs, cancels" ||
+        status=1
+done
+
 # The long runs, with JOBPOOL_MODEL_FULL=1 (README.md, "Results").
 if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
+    model=core.pml
     verify full-elastic pass 8192 "-DELASTIC" "$collapse" "$depth -w27" \
         "elastic, max 2: 2x2 jobs" || status=1
     verify full-3-workers pass 2048 "-DNW=3 -DNPROD=1 -DNJOBS=3" \
@@ -223,5 +270,16 @@ if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     verify full-ISSUE_RESERVE-2x2 fail 2048 \
         "-DELASTIC -DISSUE_RESERVE -DSTART_OK" "$collapse" "$depth -w25" \
         "finding 2b: a job accepted on a reservation" || status=1
+    model=lane.pml
+    verify lane-full-w2-3-jobs pass 4096 "-DWIDTH=2 -DNJOBS=3 $lane_all" \
+        "$collapse" "$depth -w26" "lane width 2, 3 workers, 2x3 jobs" ||
+        status=1
+    verify lane-full-w3 pass 3072 "-DWIDTH=3 $lane_all" "$collapse" \
+        "$depth -w25" "lane width 3, 4 workers, 2x2 jobs" || status=1
+    verify lane-full-3-workers pass 2048 "-DNW=3 -DNJOBS=3 $lane_all" \
+        "$collapse" "$depth -w24" "lane width 1, 3 workers, 2x3 jobs" ||
+        status=1
+    verify lane-full-w2-ends pass 1024 "-DWIDTH=2 $lane_all" "$no_cycle" \
+        "-l $depth -w24" "lane width 2, 2x2 jobs: no cycle" || status=1
 fi
 exit $status
