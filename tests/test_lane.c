@@ -709,6 +709,249 @@ START_TEST(lane_cancel_handback_may_resubmit_to_the_same_lane)
 }
 END_TEST
 
+/*
+ * A lane at its width has no token waiting in the pool, only running
+ * ones: the pool's cancel must still reach the jobs waiting in the lane,
+ * hand them back in the lane's order with the caller's fn and ctx, and
+ * leave the running ones alone.  _i: 0 a serial lane on 2 workers, 1 a
+ * lane of width 2 on 3.
+ */
+START_TEST(pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width)
+{
+    const unsigned k = (unsigned)_i + 1;
+    job_pool *pool = pool_new(k + 1);
+    job_lane *lane = lane_new(pool, k, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, k);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, k);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_uint_eq(atomic_load(&b.done), k);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* shutdownNow with a serial lane whose job holds it: the shutdown times
+ * out, the cancel hands back every job waiting in the lane, and the drain
+ * then runs none of them. */
+START_TEST(shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[10];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 10; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 10);
+    assert_handed_in_order(&h, marks, 10);
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.submitted, 11);
+    ck_assert_uint_eq(s.completed, 1);
+    ck_assert_uint_eq(s.cancelled, 10);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/*
+ * The pool's cancel walks the pool's lanes while other threads create and
+ * destroy lanes.  Each churning thread, round after round, creates a lane,
+ * submits a job that holds it on a gate and jobs behind it, opens the gate
+ * and destroys the lane, while a canceller cancels over and over.  When a
+ * destroy returns, every job its lane accepted has run or been handed
+ * back, once, and each hand-back got the fn it was submitted with.
+ */
+enum { CHURNERS = 2, CHURN_JOBS = 20 };
+
+struct churn_slot {
+    job_fn fn; /* what it was submitted with */
+    struct latch *gate;
+    atomic_uchar ran, handed;
+};
+
+static void job_churn(void *ctx)
+{
+    atomic_fetch_add(&((struct churn_slot *)ctx)->ran, 1);
+}
+
+static void job_churn_gated(void *ctx)
+{
+    struct churn_slot *slot = ctx;
+
+    latch_wait(slot->gate);
+    atomic_fetch_add(&slot->ran, 1);
+}
+
+/* Written by the churning thread alone, read after its join. */
+struct churner {
+    job_pool *pool;
+    unsigned rounds;
+    struct churn_slot *slots; /* rounds * (CHURN_JOBS + 1) */
+    unsigned accepted, unsettled, failed;
+};
+
+static void *churn_lanes(void *arg)
+{
+    struct churner *c = arg;
+
+    for (unsigned r = 0; r < c->rounds; r++) {
+        struct churn_slot *slots = &c->slots[r * (CHURN_JOBS + 1)];
+        struct latch gate;
+        job_lane *lane = NULL;
+        unsigned accepted = 0, settled = 0;
+
+        latch_init(&gate);
+        if (job_lane_create(c->pool, &lane, NULL) != 0) {
+            c->failed++;
+            latch_destroy(&gate);
+            continue;
+        }
+        for (unsigned i = 0; i <= CHURN_JOBS; i++) {
+            slots[i].fn = i == 0 ? job_churn_gated : job_churn;
+            slots[i].gate = &gate;
+            atomic_init(&slots[i].ran, 0);
+            atomic_init(&slots[i].handed, 0);
+            if (job_submit_lane(lane, slots[i].fn, &slots[i]) == 0)
+                accepted++;
+            else
+                c->failed++;
+        }
+        latch_open(&gate);
+        if (job_lane_destroy(lane) != 0)
+            c->failed++;
+        for (unsigned i = 0; i <= CHURN_JOBS; i++)
+            settled +=
+                atomic_load(&slots[i].ran) + atomic_load(&slots[i].handed);
+        c->accepted += accepted;
+        if (settled != accepted)
+            c->unsettled++;
+        latch_destroy(&gate);
+    }
+    return NULL;
+}
+
+/* Only the cancelling thread writes these; read after its join. */
+struct churn_canceller {
+    job_pool *pool;
+    struct latch stop;
+    unsigned long handed, calls, wrong_fn, failed;
+};
+
+static void handback_churn(job_fn fn, void *ctx, void *arg)
+{
+    struct churn_canceller *c = arg;
+    struct churn_slot *slot = ctx;
+
+    if (fn != slot->fn)
+        c->wrong_fn++;
+    atomic_fetch_add(&slot->handed, 1);
+}
+
+static void *cancel_churned(void *arg)
+{
+    struct churn_canceller *c = arg;
+
+    do {
+        size_t count = 0;
+
+        if (job_pool_cancel_queued(c->pool, handback_churn, c, &count) != 0)
+            c->failed++;
+        c->handed += count;
+        c->calls++;
+        sched_yield();
+    } while (!latch_is_open(&c->stop));
+    return NULL;
+}
+
+START_TEST(pool_cancel_races_lanes_being_created_and_destroyed)
+{
+    const unsigned rounds = test_rounds(200, 20);
+    job_pool *pool = pool_new(2);
+    struct churner churners[CHURNERS];
+    pthread_t threads[CHURNERS], cancelling;
+    static struct churn_canceller c;
+    unsigned long handed = 0;
+
+    c = (struct churn_canceller){.pool = pool};
+    latch_init(&c.stop);
+    for (unsigned t = 0; t < CHURNERS; t++) {
+        churners[t] = (struct churner){.pool = pool, .rounds = rounds};
+        churners[t].slots = calloc((size_t)rounds * (CHURN_JOBS + 1),
+                                   sizeof(struct churn_slot));
+        ck_assert_ptr_nonnull(churners[t].slots);
+    }
+    ck_assert_int_eq(pthread_create(&cancelling, NULL, cancel_churned, &c), 0);
+    for (unsigned t = 0; t < CHURNERS; t++)
+        ck_assert_int_eq(
+            pthread_create(&threads[t], NULL, churn_lanes, &churners[t]), 0);
+    for (unsigned t = 0; t < CHURNERS; t++)
+        ck_assert_int_eq(pthread_join(threads[t], NULL), 0);
+    latch_open(&c.stop);
+    ck_assert_int_eq(pthread_join(cancelling, NULL), 0);
+
+    for (unsigned t = 0; t < CHURNERS; t++) {
+        struct churner *ch = &churners[t];
+
+        ck_assert_uint_eq(ch->failed, 0);
+        ck_assert_uint_eq(ch->unsettled, 0);
+        ck_assert_uint_eq(ch->accepted, rounds * (CHURN_JOBS + 1));
+        for (unsigned i = 0; i < rounds * (CHURN_JOBS + 1); i++) {
+            unsigned ran = atomic_load(&ch->slots[i].ran);
+            unsigned back = atomic_load(&ch->slots[i].handed);
+
+            ck_assert_msg(ran + back == 1,
+                          "churner %u job %u ran %u, handed back %u", t, i, ran,
+                          back);
+            handed += back;
+        }
+        free(ch->slots);
+    }
+    ck_assert_uint_eq(c.failed, 0);
+    ck_assert_uint_eq(c.wrong_fn, 0);
+    ck_assert_uint_eq(c.handed, handed);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&c.stop);
+}
+END_TEST
+
 Suite *lane_suite(void)
 {
     Suite *s = suite_create("lane");
@@ -744,6 +987,11 @@ Suite *lane_suite(void)
         cancel,
         pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens);
     tcase_add_test(cancel, lane_cancel_handback_may_resubmit_to_the_same_lane);
+    tcase_add_loop_test(
+        cancel, pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width, 0, 2);
+    tcase_add_test(cancel,
+                   shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane);
+    tcase_add_test(cancel, pool_cancel_races_lanes_being_created_and_destroyed);
     suite_add_tcase(s, cancel);
     return s;
 }
