@@ -268,6 +268,12 @@ struct job_pool {
     _Atomic uint64_t cancelled; /* added when the jobs leave the queue,
                                    before they are handed back */
 
+    /* lane.c: the pool's lanes, so that its cancel reaches the jobs of a
+     * lane at its width, which have no token in the shards. */
+    pthread_mutex_t lanes_lock;
+    struct job_lane *lanes; /* lanes_lock: the lanes not being destroyed,
+                               newest first */
+
     /* threads.c */
     _Atomic uint64_t thread_start_failures;
     _Atomic unsigned threads_alive; /* stored under lock: places started
@@ -437,6 +443,9 @@ void job__lane_run(void *lane);
  * leaves its group; returns the number of jobs handed back. */
 size_t job__hand_back(struct job__slot job, job_handback_fn handback,
                       void *arg);
+/* The pool's cancel, after the shards: hands back the jobs waiting in each
+ * of the pool's lanes; returns how many. */
+size_t job__lanes_cancel(job_pool *pool, job_handback_fn handback, void *arg);
 
 /* group.c */
 /* The job that runs a job submitted through a group. */

@@ -26,7 +26,12 @@
  *
  * The pool's cancel may take a token out of the pool; it then hands back
  * the lane's waiting jobs (job__hand_back()), and the token retires or is
- * replaced as the rule requires.
+ * replaced as the rule requires.  A lane at its width has no token in the
+ * pool, only running ones, so the pool also keeps a list of its lanes
+ * (pool->lanes_lock), and its cancel visits each one that is not being
+ * destroyed (job__lanes_cancel()).  A visit counts itself in the lane's
+ * callers while it hands back, as the lane's own cancel does, and destroy
+ * leaves the list only once callers is zero.
  */
 #include "config.h"
 
@@ -57,6 +62,9 @@ struct job_lane {
                                     cancels): destroy waits for them */
     bool closing;                /* lock: destroy has begun */
     struct job__runner *runners; /* lock: threads running its jobs */
+    /* In the pool's list of lanes until destroy begins. */
+    job_lane *next;       /* pool->lanes_lock */
+    job_lane **prev_next; /* pool->lanes_lock: what points to this lane */
     /* Statistics; lock. */
     uint64_t completed, rejected, cancelled;
     size_t queued_peak;
@@ -259,6 +267,15 @@ int job_lane_create(job_pool *pool, job_lane **lane,
         free(l);
         return rc;
     }
+    /* At the head: a cancel walking the list meanwhile does not visit a
+     * lane created after it began. */
+    (void)pthread_mutex_lock(&pool->lanes_lock);
+    l->next = pool->lanes;
+    if (l->next != NULL)
+        l->next->prev_next = &l->next;
+    l->prev_next = &pool->lanes;
+    pool->lanes = l;
+    (void)pthread_mutex_unlock(&pool->lanes_lock);
     *lane = l;
     return 0;
 }
@@ -347,6 +364,7 @@ int job_lane_cancel_queued(job_lane *lane, job_handback_fn handback, void *arg,
 
 int job_lane_destroy(job_lane *lane)
 {
+    job_pool *pool;
     int cancel_state;
 
     if (lane == NULL)
@@ -363,11 +381,59 @@ int job_lane_destroy(job_lane *lane)
         lane_wait(lane);
     (void)pthread_setcancelstate(cancel_state, NULL);
     lane_unlock(lane);
+    /* Out of the pool's list only now: a cancel visiting the lane was
+     * counted in callers, and since closing was set no visit begins (see
+     * job__lanes_cancel()). */
+    pool = lane->pool;
+    (void)pthread_mutex_lock(&pool->lanes_lock);
+    *lane->prev_next = lane->next;
+    if (lane->next != NULL)
+        lane->next->prev_next = lane->prev_next;
+    (void)pthread_mutex_unlock(&pool->lanes_lock);
     job__queue_destroy(&lane->queue);
     (void)pthread_cond_destroy(&lane->cond);
     (void)pthread_mutex_destroy(&lane->lock);
     free(lane);
     return 0;
+}
+
+/*
+ * The lanes' part of the pool's cancel: hands back the jobs waiting in each
+ * lane, those accepted before the visit, in the lane's order.  The list is
+ * walked under lanes_lock, which is dropped while a lane hands back (a
+ * hand-back may create or destroy other lanes).  The lane visited stays in
+ * the list meanwhile: it is counted in callers, and destroy leaves the
+ * list only after it has seen callers at zero, and only under lanes_lock,
+ * which the walk holds again from before it stops counting until it has
+ * locked the next lane.  A lane being destroyed is skipped (its destroy
+ * runs what it holds); so no visit begins after destroy's wait.
+ */
+size_t job__lanes_cancel(job_pool *pool, job_handback_fn handback, void *arg)
+{
+    size_t count = 0;
+    job_lane *lane, *next;
+
+    (void)pthread_mutex_lock(&pool->lanes_lock);
+    for (lane = pool->lanes; lane != NULL; lane = next) {
+        (void)pthread_mutex_lock(&lane->lock);
+        if (lane->closing || queued(lane) == 0) {
+            lane_unlock(lane);
+            next = lane->next;
+            continue;
+        }
+        lane->callers++;
+        (void)pthread_mutex_unlock(&pool->lanes_lock);
+        count += hand_back_until(lane, accepted(lane), handback, arg);
+        lane_unlock(lane);
+        (void)pthread_mutex_lock(&pool->lanes_lock);
+        next = lane->next;
+        (void)pthread_mutex_lock(&lane->lock);
+        lane->callers--;
+        wake_sleepers(lane); /* a destroy may wait for this visit */
+        lane_unlock(lane);
+    }
+    (void)pthread_mutex_unlock(&pool->lanes_lock);
+    return count;
 }
 
 int job_lane_get_stats_sized(job_lane *lane, job_lane_stats *out,

@@ -31,6 +31,9 @@
  *                                                                 freed
  *
  * Locks, in the order they may be nested:
+ *   lanes_lock       the pool's list of lanes (lane.c): taken by lane
+ *                    create and destroy, and by cancel to visit the lanes;
+ *                    never held while a hand-back runs.
  *   lane lock        a lane's queue and counts (lane.c); held while it
  *                    queues a token in the pool, which may start a thread.
  *   lock             state, the idle and stopped conditions, the places'
@@ -61,7 +64,9 @@
  *
  * Cancelling takes queued jobs from the head of each shard under its
  * head_lock, as a worker does, so each job is either run or handed back,
- * never both.
+ * never both.  Then it visits the pool's lanes, whose waiting jobs are
+ * not all behind a token in the shards (a lane at its width has none
+ * there), and takes them out under each lane's lock.
  *
  * Lanes (lane.c) and groups (group.c) sit on top of the pool: a lane's
  * jobs wait in the lane and reach the pool one token at a time; a group's
@@ -115,12 +120,17 @@ static int pool_sync_init(job_pool *pool)
     rc = pthread_mutex_init(&pool->space_lock, NULL);
     if (rc != 0)
         goto fail_space_lock;
+    rc = pthread_mutex_init(&pool->lanes_lock, NULL);
+    if (rc != 0)
+        goto fail_lanes_lock;
     rc = job__idle_init(pool);
     if (rc != 0)
         goto fail_idle_lock;
     return 0;
 
 fail_idle_lock:
+    (void)pthread_mutex_destroy(&pool->lanes_lock);
+fail_lanes_lock:
     (void)pthread_mutex_destroy(&pool->space_lock);
 fail_space_lock:
     (void)pthread_cond_destroy(&pool->space_cond);
@@ -136,6 +146,7 @@ fail_idle:
 static void pool_sync_fini(job_pool *pool)
 {
     job__idle_fini(pool);
+    (void)pthread_mutex_destroy(&pool->lanes_lock);
     (void)pthread_mutex_destroy(&pool->space_lock);
     (void)pthread_cond_destroy(&pool->space_cond);
     (void)pthread_cond_destroy(&pool->stopped_cond);
@@ -370,6 +381,7 @@ int job_pool_cancel_queued(job_pool *pool, job_handback_fn handback, void *arg,
                 total += job__hand_back(batch[k], handback, arg);
         }
     }
+    total += job__lanes_cancel(pool, handback, arg);
     /* One wake-up for the whole call: a wait_idle made by the hand-back
      * itself looks at the counts and needs none. */
     if (total != 0)

@@ -6,6 +6,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <sched.h>
 
 static job_group *group_new(void)
 {
@@ -344,18 +345,246 @@ START_TEST(cancelled_jobs_leave_the_group_with_their_own_fn)
 }
 END_TEST
 
+/* A bounded wait on a group whose job is held returns ETIMEDOUT, and the
+ * job is still held when it does: the gate opens only afterwards. */
+START_TEST(a_bounded_wait_times_out_while_a_job_is_held)
+{
+    job_pool *pool = pool_new(1);
+    job_group *g = group_new();
+    atomic_ulong done = 0, behind = 0;
+    struct countdown started;
+    struct latch gate;
+    struct gated_job job;
+
+    countdown_init(&started, 1);
+    latch_init(&gate);
+    job = (struct gated_job){&started, &gate, &done};
+    ck_assert_int_eq(job_group_submit(g, pool, job_gated, &job), 0);
+    countdown_wait(&started);
+    /* Queued behind the held job on the pool's only worker. */
+    ck_assert_int_eq(job_group_submit(g, pool, job_count, &behind), 0);
+    ck_assert_int_eq(job_group_wait(g, 10 * MS), ETIMEDOUT);
+    ck_assert_int_eq(job_group_wait(g, 0), ETIMEDOUT);
+    ck_assert_uint_eq(atomic_load(&done), 0);
+    ck_assert_uint_eq(atomic_load(&behind), 0);
+
+    latch_open(&gate);
+    ck_assert_int_eq(job_group_wait(g, JOB_WAIT_FOREVER), 0);
+    ck_assert_uint_eq(atomic_load(&done), 1);
+    ck_assert_uint_eq(atomic_load(&behind), 1);
+    ck_assert_int_eq(job_group_destroy(g), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&gate);
+    countdown_destroy(&started);
+}
+END_TEST
+
+/* races */
+
+/*
+ * Round after round, three threads submit through one group to two pools
+ * and a lane, while a thread registers notifies on the group and another
+ * waits on it over and over.  After each round's final wait every
+ * accepted job has run exactly once; every accepted notify runs exactly
+ * once (some when the group empties, some at once on an empty group);
+ * every wait returns 0.
+ */
+enum { RACE_SUBMITTERS = 3, RACE_JOBS = 40, RACE_NOTIFIES = 5 };
+
+struct race_notice {
+    struct group_race *race;
+    unsigned index;
+};
+
+struct group_race {
+    job_pool *pools[2];
+    job_lane *lane;
+    job_group *group;
+    atomic_uchar ran[RACE_SUBMITTERS * RACE_JOBS];
+    int rcs[RACE_SUBMITTERS * RACE_JOBS]; /* read after the joins */
+    int notify_rcs[RACE_NOTIFIES];        /* read after the join */
+    struct race_notice notices[RACE_NOTIFIES];
+    struct latch go;
+    atomic_bool stop;
+    atomic_ulong waits, wait_failures;
+    /* The notifies that ran, each counted in notified[k]. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned notified[RACE_NOTIFIES]; /* lock */
+    unsigned notified_total;          /* lock */
+};
+
+static void job_race_mark(void *ctx)
+{
+    atomic_fetch_add((atomic_uchar *)ctx, 1);
+}
+
+static void job_race_notified(void *ctx)
+{
+    struct race_notice *n = ctx;
+    struct group_race *r = n->race;
+
+    pthread_mutex_lock(&r->lock);
+    r->notified[n->index]++;
+    r->notified_total++;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+struct race_submitter {
+    struct group_race *race;
+    unsigned index;
+};
+
+static void *race_submit(void *arg)
+{
+    struct race_submitter *s = arg;
+    struct group_race *r = s->race;
+
+    latch_wait(&r->go);
+    for (unsigned i = 0; i < RACE_JOBS; i++) {
+        unsigned k = s->index * RACE_JOBS + i;
+
+        if (i % 3 == 2)
+            r->rcs[k] = job_group_submit_lane(r->group, r->lane, job_race_mark,
+                                              &r->ran[k]);
+        else
+            r->rcs[k] = job_group_submit(r->group, r->pools[i % 3],
+                                         job_race_mark, &r->ran[k]);
+    }
+    return NULL;
+}
+
+static void *race_notify(void *arg)
+{
+    struct group_race *r = arg;
+
+    latch_wait(&r->go);
+    for (unsigned k = 0; k < RACE_NOTIFIES; k++) {
+        r->notify_rcs[k] = job_group_notify(r->group, r->pools[k % 2],
+                                            job_race_notified, &r->notices[k]);
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void *race_wait(void *arg)
+{
+    struct group_race *r = arg;
+
+    latch_wait(&r->go);
+    do {
+        if (job_group_wait(r->group, JOB_WAIT_FOREVER) != 0)
+            atomic_fetch_add(&r->wait_failures, 1);
+        atomic_fetch_add(&r->waits, 1);
+        /* A wait on an empty group returns at once: let the submitters
+         * run (under valgrind, one thread runs at a time). */
+        sched_yield();
+    } while (!atomic_load(&r->stop));
+    return NULL;
+}
+
+START_TEST(group_wait_and_notify_race_submits_from_several_threads)
+{
+    const unsigned rounds = test_rounds(100, 10);
+    static struct group_race r;
+    struct race_submitter subs[RACE_SUBMITTERS];
+    pthread_t submitters[RACE_SUBMITTERS], notifier, waiter;
+    unsigned long accepted = 0, notifies = 0;
+
+    r.pools[0] = pool_new(2);
+    r.pools[1] = pool_new(1);
+    r.lane = lane_new(r.pools[0], 1, 0, JOB_OVERFLOW_REJECT);
+    r.group = group_new();
+    ck_assert_int_eq(pthread_mutex_init(&r.lock, NULL), 0);
+    ck_assert_int_eq(pthread_cond_init(&r.cond, NULL), 0);
+    for (unsigned k = 0; k < RACE_NOTIFIES; k++)
+        r.notices[k] = (struct race_notice){&r, k};
+    for (unsigned round = 0; round < rounds; round++) {
+        for (unsigned k = 0; k < RACE_SUBMITTERS * RACE_JOBS; k++) {
+            atomic_init(&r.ran[k], 0);
+            r.rcs[k] = -1;
+        }
+        pthread_mutex_lock(&r.lock);
+        for (unsigned k = 0; k < RACE_NOTIFIES; k++)
+            r.notified[k] = 0;
+        r.notified_total = 0;
+        pthread_mutex_unlock(&r.lock);
+        latch_init(&r.go);
+        atomic_init(&r.stop, false);
+        atomic_init(&r.wait_failures, 0);
+        for (unsigned s = 0; s < RACE_SUBMITTERS; s++) {
+            subs[s] = (struct race_submitter){&r, s};
+            ck_assert_int_eq(
+                pthread_create(&submitters[s], NULL, race_submit, &subs[s]), 0);
+        }
+        ck_assert_int_eq(pthread_create(&notifier, NULL, race_notify, &r), 0);
+        ck_assert_int_eq(pthread_create(&waiter, NULL, race_wait, &r), 0);
+        latch_open(&r.go);
+        for (unsigned s = 0; s < RACE_SUBMITTERS; s++)
+            ck_assert_int_eq(pthread_join(submitters[s], NULL), 0);
+        ck_assert_int_eq(pthread_join(notifier, NULL), 0);
+        ck_assert_int_eq(job_group_wait(r.group, JOB_WAIT_FOREVER), 0);
+        /* The group is empty from here on: the waiter's next wait
+         * returns at once. */
+        atomic_store(&r.stop, true);
+        ck_assert_int_eq(pthread_join(waiter, NULL), 0);
+        ck_assert_uint_eq(atomic_load(&r.wait_failures), 0);
+
+        for (unsigned k = 0; k < RACE_SUBMITTERS * RACE_JOBS; k++) {
+            ck_assert_msg(r.rcs[k] == 0, "round %u: submit %u returned %d",
+                          round, k, r.rcs[k]);
+            ck_assert_msg(atomic_load(&r.ran[k]) == 1,
+                          "round %u: job %u ran %u times", round, k,
+                          (unsigned)atomic_load(&r.ran[k]));
+            accepted++;
+        }
+        /* Each notify was submitted when it was made (the group was
+         * empty) or when the group emptied; wait until they have all run,
+         * then for the pools to be idle, so that one run twice shows. */
+        for (unsigned k = 0; k < RACE_NOTIFIES; k++)
+            ck_assert_int_eq(r.notify_rcs[k], 0);
+        pthread_mutex_lock(&r.lock);
+        while (r.notified_total < RACE_NOTIFIES)
+            pthread_cond_wait(&r.cond, &r.lock);
+        pthread_mutex_unlock(&r.lock);
+        ck_assert_int_eq(job_pool_wait_idle(r.pools[0]), 0);
+        ck_assert_int_eq(job_pool_wait_idle(r.pools[1]), 0);
+        pthread_mutex_lock(&r.lock);
+        for (unsigned k = 0; k < RACE_NOTIFIES; k++)
+            ck_assert_msg(r.notified[k] == 1, "round %u: notify %u ran %u",
+                          round, k, r.notified[k]);
+        ck_assert_uint_eq(r.notified_total, RACE_NOTIFIES);
+        pthread_mutex_unlock(&r.lock);
+        notifies += RACE_NOTIFIES;
+        latch_destroy(&r.go);
+    }
+    ck_assert_uint_eq(accepted, rounds * RACE_SUBMITTERS * RACE_JOBS);
+    ck_assert_uint_eq(notifies, rounds * RACE_NOTIFIES);
+    ck_assert_uint_ge(atomic_load(&r.waits), rounds);
+    ck_assert_int_eq(job_group_destroy(r.group), 0);
+    ck_assert_int_eq(job_lane_destroy(r.lane), 0);
+    ck_assert_int_eq(job_pool_destroy(r.pools[1]), 0);
+    ck_assert_int_eq(job_pool_destroy(r.pools[0]), 0);
+    pthread_cond_destroy(&r.cond);
+    pthread_mutex_destroy(&r.lock);
+}
+END_TEST
+
 Suite *group_suite(void)
 {
     Suite *s = suite_create("group");
     TCase *wait = tcase_create("wait");
     TCase *notify = tcase_create("notify");
     TCase *cancel = tcase_create("cancel");
+    TCase *races = tcase_create("races");
 
     tcase_add_test(wait,
                    wait_returns_once_jobs_on_two_pools_and_a_lane_have_run);
     tcase_add_test(wait, a_pending_job_keeps_the_group_busy_until_it_returns);
     tcase_add_test(wait, waiting_from_a_job_of_the_group_is_edeadlk);
     tcase_add_test(wait, group_calls_reject_null_arguments);
+    tcase_add_test(wait, a_bounded_wait_times_out_while_a_job_is_held);
     tcase_add_test(wait,
                    a_group_job_run_by_its_caller_has_returned_with_the_call);
     suite_add_tcase(s, wait);
@@ -368,5 +597,9 @@ Suite *group_suite(void)
     suite_add_tcase(s, notify);
     tcase_add_test(cancel, cancelled_jobs_leave_the_group_with_their_own_fn);
     suite_add_tcase(s, cancel);
+    tcase_set_timeout(races, 60);
+    tcase_add_test(races,
+                   group_wait_and_notify_race_submits_from_several_threads);
+    suite_add_tcase(s, races);
     return s;
 }

@@ -704,6 +704,610 @@ START_TEST(lane_cancel_handback_may_resubmit_to_the_same_lane)
 }
 END_TEST
 
+/*
+ * A lane at its width has no token waiting in the pool, only running
+ * ones: the pool's cancel must still reach the jobs waiting in the lane,
+ * hand them back in the lane's order with the caller's fn and ctx, and
+ * leave the running ones alone.  _i: 0 a serial lane on 2 workers, 1 a
+ * lane of width 2 on 3.
+ */
+START_TEST(pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width)
+{
+    const unsigned k = (unsigned)_i + 1;
+    job_pool *pool = pool_new(k + 1);
+    job_lane *lane = lane_new(pool, k, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, k);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 5);
+    assert_handed_in_order(&h, marks, 5);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 5);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, k);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_uint_eq(atomic_load(&b.done), k);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* shutdownNow with a serial lane whose job holds it: the shutdown times
+ * out, the cancel hands back every job waiting in the lane, and the drain
+ * then runs none of them. */
+START_TEST(shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[10];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+    job_lane_stats s;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 10; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 10);
+    assert_handed_in_order(&h, marks, 10);
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.submitted, 11);
+    ck_assert_uint_eq(s.completed, 1);
+    ck_assert_uint_eq(s.cancelled, 10);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/*
+ * The pool's cancel walks the pool's lanes while other threads create and
+ * destroy lanes.  Each churning thread, round after round, creates a lane,
+ * submits a job that holds it on a gate and jobs behind it, opens the gate
+ * and destroys the lane, while a canceller cancels over and over.  When a
+ * destroy returns, every job its lane accepted has run or been handed
+ * back, once, and each hand-back got the fn it was submitted with.
+ */
+enum { CHURNERS = 2, CHURN_JOBS = 20 };
+
+struct churn_slot {
+    job_fn fn; /* what it was submitted with */
+    struct latch *gate;
+    atomic_uchar ran, handed;
+};
+
+static void job_churn(void *ctx)
+{
+    atomic_fetch_add(&((struct churn_slot *)ctx)->ran, 1);
+}
+
+static void job_churn_gated(void *ctx)
+{
+    struct churn_slot *slot = ctx;
+
+    latch_wait(slot->gate);
+    atomic_fetch_add(&slot->ran, 1);
+}
+
+/* Written by the churning thread alone, read after its join. */
+struct churner {
+    job_pool *pool;
+    unsigned rounds;
+    struct churn_slot *slots; /* rounds * (CHURN_JOBS + 1) */
+    unsigned accepted, unsettled, failed;
+};
+
+static void *churn_lanes(void *arg)
+{
+    struct churner *c = arg;
+
+    for (unsigned r = 0; r < c->rounds; r++) {
+        struct churn_slot *slots = &c->slots[r * (CHURN_JOBS + 1)];
+        struct latch gate;
+        job_lane *lane = NULL;
+        unsigned accepted = 0, settled = 0;
+
+        latch_init(&gate);
+        if (job_lane_create(c->pool, &lane, NULL) != 0) {
+            c->failed++;
+            latch_destroy(&gate);
+            continue;
+        }
+        for (unsigned i = 0; i <= CHURN_JOBS; i++) {
+            slots[i].fn = i == 0 ? job_churn_gated : job_churn;
+            slots[i].gate = &gate;
+            atomic_init(&slots[i].ran, 0);
+            atomic_init(&slots[i].handed, 0);
+            if (job_submit_lane(lane, slots[i].fn, &slots[i]) == 0)
+                accepted++;
+            else
+                c->failed++;
+        }
+        latch_open(&gate);
+        if (job_lane_destroy(lane) != 0)
+            c->failed++;
+        for (unsigned i = 0; i <= CHURN_JOBS; i++)
+            settled +=
+                atomic_load(&slots[i].ran) + atomic_load(&slots[i].handed);
+        c->accepted += accepted;
+        if (settled != accepted)
+            c->unsettled++;
+        latch_destroy(&gate);
+    }
+    return NULL;
+}
+
+/* Only the cancelling thread writes these; read after its join. */
+struct churn_canceller {
+    job_pool *pool;
+    struct latch stop;
+    unsigned long handed, calls, wrong_fn, failed;
+};
+
+static void handback_churn(job_fn fn, void *ctx, void *arg)
+{
+    struct churn_canceller *c = arg;
+    struct churn_slot *slot = ctx;
+
+    if (fn != slot->fn)
+        c->wrong_fn++;
+    atomic_fetch_add(&slot->handed, 1);
+}
+
+static void *cancel_churned(void *arg)
+{
+    struct churn_canceller *c = arg;
+
+    do {
+        size_t count = 0;
+
+        if (job_pool_cancel_queued(c->pool, handback_churn, c, &count) != 0)
+            c->failed++;
+        c->handed += count;
+        c->calls++;
+        sched_yield();
+    } while (!latch_is_open(&c->stop));
+    return NULL;
+}
+
+START_TEST(pool_cancel_races_lanes_being_created_and_destroyed)
+{
+    const unsigned rounds = test_rounds(200, 20);
+    job_pool *pool = pool_new(2);
+    struct churner churners[CHURNERS];
+    pthread_t threads[CHURNERS], cancelling;
+    static struct churn_canceller c;
+    unsigned long handed = 0;
+
+    c = (struct churn_canceller){.pool = pool};
+    latch_init(&c.stop);
+    for (unsigned t = 0; t < CHURNERS; t++) {
+        churners[t] = (struct churner){.pool = pool, .rounds = rounds};
+        churners[t].slots = calloc((size_t)rounds * (CHURN_JOBS + 1),
+                                   sizeof(struct churn_slot));
+        ck_assert_ptr_nonnull(churners[t].slots);
+    }
+    ck_assert_int_eq(pthread_create(&cancelling, NULL, cancel_churned, &c), 0);
+    for (unsigned t = 0; t < CHURNERS; t++)
+        ck_assert_int_eq(
+            pthread_create(&threads[t], NULL, churn_lanes, &churners[t]), 0);
+    for (unsigned t = 0; t < CHURNERS; t++)
+        ck_assert_int_eq(pthread_join(threads[t], NULL), 0);
+    latch_open(&c.stop);
+    ck_assert_int_eq(pthread_join(cancelling, NULL), 0);
+
+    for (unsigned t = 0; t < CHURNERS; t++) {
+        struct churner *ch = &churners[t];
+
+        ck_assert_uint_eq(ch->failed, 0);
+        ck_assert_uint_eq(ch->unsettled, 0);
+        ck_assert_uint_eq(ch->accepted, rounds * (CHURN_JOBS + 1));
+        for (unsigned i = 0; i < rounds * (CHURN_JOBS + 1); i++) {
+            unsigned ran = atomic_load(&ch->slots[i].ran);
+            unsigned back = atomic_load(&ch->slots[i].handed);
+
+            ck_assert_msg(ran + back == 1,
+                          "churner %u job %u ran %u, handed back %u", t, i, ran,
+                          back);
+            handed += back;
+        }
+        free(ch->slots);
+    }
+    ck_assert_uint_eq(c.failed, 0);
+    ck_assert_uint_eq(c.wrong_fn, 0);
+    ck_assert_uint_eq(c.handed, handed);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&c.stop);
+}
+END_TEST
+
+/* exactly once */
+
+/*
+ * Producers submit to three lanes (widths 1, 2 and 3) and to the pool
+ * itself, while one thread cancels the pool over and over and another
+ * cancels the lanes in turn, and the pool shuts down: every submit that
+ * returned 0 ran or was handed back exactly once, with the fn it was
+ * submitted with, and every refused one did neither.  The lanes' and the
+ * pool's counters agree with the jobs.  The producers start once both
+ * cancellers are at work; a shutdown during production waits until every
+ * producer is halfway, and they go on as it begins.
+ * _i: 0 unbounded lanes, the shutdown begins while the producers are
+ * halfway; 1 lanes bounded under REJECT, the shutdown after the
+ * producers, racing the cancellers; 2 lanes bounded under BLOCK, the
+ * shutdown while the producers are halfway.
+ */
+enum { MIX_LANES = 3, MIX_PRODUCERS = 3, MIX_LIMIT = 32 };
+
+struct mix_slot {
+    job_fn fn;  /* what it was submitted with */
+    int target; /* a lane's index, or MIX_LANES for the pool */
+    int rc;     /* the submit's result; read after the producer's join */
+    atomic_uchar ran, handed;
+};
+
+static void job_mix_lane(void *ctx)
+{
+    atomic_fetch_add(&((struct mix_slot *)ctx)->ran, 1);
+}
+
+static void job_mix_pool(void *ctx)
+{
+    atomic_fetch_add(&((struct mix_slot *)ctx)->ran, 1);
+}
+
+struct mix {
+    job_pool *pool;
+    job_lane *lanes[MIX_LANES];
+    struct mix_slot *slots; /* MIX_PRODUCERS * per */
+    unsigned per;
+    bool early_shutdown;
+    struct latch go, stop;
+    struct countdown halfway;
+    struct latch stopping;  /* opened just before the shutdown call */
+    struct countdown ready; /* each canceller has made one call */
+    /* Written by the cancelling threads. */
+    atomic_ulong wrong, pool_handed, lane_handed, failed;
+};
+
+struct mix_producer {
+    struct mix *m;
+    unsigned index;
+};
+
+static void *mix_produce(void *arg)
+{
+    struct mix_producer *p = arg;
+    struct mix *m = p->m;
+    struct mix_slot *mine = &m->slots[p->index * m->per];
+
+    latch_wait(&m->go);
+    for (unsigned i = 0; i < m->per; i++) {
+        struct mix_slot *slot = &mine[i];
+
+        /* The second half races the shutdown, which has been called or
+         * is about to be. */
+        if (i == m->per / 2) {
+            countdown_arrive(&m->halfway);
+            if (m->early_shutdown)
+                latch_wait(&m->stopping);
+        }
+        slot->target = (int)((p->index + i) % (MIX_LANES + 1));
+        if (slot->target == MIX_LANES) {
+            slot->fn = job_mix_pool;
+            slot->rc = job_submit_detached(m->pool, slot->fn, slot);
+        } else {
+            slot->fn = job_mix_lane;
+            slot->rc = job_submit_lane(m->lanes[slot->target], slot->fn, slot);
+        }
+    }
+    return NULL;
+}
+
+/* Checks that ctx is one of the slots and fn the one it was submitted
+ * with before it marks the slot. */
+static void handback_mix(job_fn fn, void *ctx, void *arg)
+{
+    struct mix *m = arg;
+    struct mix_slot *slot = ctx;
+
+    if (slot < m->slots || slot >= m->slots + MIX_PRODUCERS * m->per ||
+        fn != slot->fn) {
+        atomic_fetch_add(&m->wrong, 1);
+        return;
+    }
+    atomic_fetch_add(&slot->handed, 1);
+}
+
+static void *mix_cancel_pool(void *arg)
+{
+    struct mix *m = arg;
+
+    do {
+        size_t count = 0;
+
+        if (job_pool_cancel_queued(m->pool, handback_mix, m, &count) != 0)
+            atomic_fetch_add(&m->failed, 1);
+        atomic_fetch_add(&m->pool_handed, count);
+        countdown_arrive(&m->ready);
+        sched_yield();
+    } while (!latch_is_open(&m->stop));
+    return NULL;
+}
+
+static void *mix_cancel_lanes(void *arg)
+{
+    struct mix *m = arg;
+    unsigned turn = 0;
+
+    do {
+        size_t count = 0;
+
+        if (job_lane_cancel_queued(m->lanes[turn++ % MIX_LANES], handback_mix,
+                                   m, &count) != 0)
+            atomic_fetch_add(&m->failed, 1);
+        atomic_fetch_add(&m->lane_handed, count);
+        countdown_arrive(&m->ready);
+        sched_yield();
+    } while (!latch_is_open(&m->stop));
+    return NULL;
+}
+
+static void *mix_shutdown(void *arg)
+{
+    struct mix *m = arg;
+
+    countdown_wait(&m->halfway);
+    latch_open(&m->stopping);
+    if (job_pool_shutdown(m->pool) != 0)
+        atomic_fetch_add(&m->failed, 1);
+    return NULL;
+}
+
+START_TEST(every_lane_and_pool_job_runs_or_is_handed_back_once)
+{
+    const bool early_shutdown = _i != 1;
+    const size_t limit = _i == 0 ? 0 : MIX_LIMIT;
+    const enum job_overflow overflow =
+        _i == 2 ? JOB_OVERFLOW_BLOCK : JOB_OVERFLOW_REJECT;
+    static struct mix m;
+    struct mix_producer producers[MIX_PRODUCERS];
+    pthread_t threads[MIX_PRODUCERS], pool_canceller, lane_canceller, stopper;
+    unsigned long accepted[MIX_LANES + 1] = {0}, refused[MIX_LANES + 1] = {0};
+    unsigned long handed[MIX_LANES + 1] = {0}, handed_all = 0;
+    unsigned total;
+
+    m = (struct mix){.per = test_rounds(3000, 300),
+                     .early_shutdown = early_shutdown};
+    total = MIX_PRODUCERS * m.per;
+    m.pool = pool_new(2);
+    for (unsigned l = 0; l < MIX_LANES; l++)
+        m.lanes[l] = lane_new(m.pool, l + 1, limit, overflow);
+    m.slots = calloc(total, sizeof *m.slots);
+    ck_assert_ptr_nonnull(m.slots);
+    for (unsigned i = 0; i < total; i++)
+        m.slots[i].rc = -1;
+    latch_init(&m.go);
+    latch_init(&m.stop);
+    latch_init(&m.stopping);
+    countdown_init(&m.halfway, MIX_PRODUCERS);
+    countdown_init(&m.ready, 2);
+    ck_assert_int_eq(pthread_create(&pool_canceller, NULL, mix_cancel_pool, &m),
+                     0);
+    ck_assert_int_eq(
+        pthread_create(&lane_canceller, NULL, mix_cancel_lanes, &m), 0);
+    if (early_shutdown)
+        ck_assert_int_eq(pthread_create(&stopper, NULL, mix_shutdown, &m), 0);
+    for (unsigned p = 0; p < MIX_PRODUCERS; p++) {
+        producers[p] = (struct mix_producer){&m, p};
+        ck_assert_int_eq(
+            pthread_create(&threads[p], NULL, mix_produce, &producers[p]), 0);
+    }
+    countdown_wait(&m.ready);
+    latch_open(&m.go);
+    for (unsigned p = 0; p < MIX_PRODUCERS; p++)
+        ck_assert_int_eq(pthread_join(threads[p], NULL), 0);
+    if (early_shutdown)
+        ck_assert_int_eq(pthread_join(stopper, NULL), 0);
+    else
+        ck_assert_int_eq(job_pool_shutdown(m.pool), 0);
+    latch_open(&m.stop);
+    ck_assert_int_eq(pthread_join(pool_canceller, NULL), 0);
+    ck_assert_int_eq(pthread_join(lane_canceller, NULL), 0);
+
+    for (unsigned i = 0; i < total; i++) {
+        struct mix_slot *slot = &m.slots[i];
+        unsigned ran = atomic_load(&slot->ran);
+        unsigned back = atomic_load(&slot->handed);
+
+        if (slot->rc == 0) {
+            accepted[slot->target]++;
+            handed[slot->target] += back;
+            ck_assert_msg(ran + back == 1, "job %u ran %u, handed back %u", i,
+                          ran, back);
+            continue;
+        }
+        refused[slot->target]++;
+        ck_assert_msg(
+            (early_shutdown && slot->rc == ESHUTDOWN) ||
+                (_i == 1 && slot->target != MIX_LANES && slot->rc == EAGAIN),
+            "job %u refused with %d", i, slot->rc);
+        ck_assert_uint_eq(ran, 0);
+        ck_assert_uint_eq(back, 0);
+    }
+    ck_assert_uint_eq(atomic_load(&m.wrong), 0);
+    ck_assert_uint_eq(atomic_load(&m.failed), 0);
+    for (unsigned t = 0; t <= MIX_LANES; t++)
+        handed_all += handed[t];
+    ck_assert_uint_eq(atomic_load(&m.pool_handed) + atomic_load(&m.lane_handed),
+                      handed_all);
+    for (unsigned l = 0; l < MIX_LANES; l++) {
+        job_lane_stats s = lane_stats(m.lanes[l]);
+
+        ck_assert_uint_eq(s.submitted, accepted[l]);
+        ck_assert_uint_eq(s.rejected, refused[l]);
+        ck_assert_uint_eq(s.cancelled, handed[l]);
+        ck_assert_uint_eq(s.completed + s.cancelled, s.submitted);
+        ck_assert_uint_eq(s.queued, 0);
+        ck_assert_uint_eq(s.running, 0);
+        ck_assert_uint_le(s.running_peak, l + 1);
+        if (limit != 0)
+            ck_assert_uint_le(s.queued_peak, limit);
+        ck_assert_int_eq(job_lane_destroy(m.lanes[l]), 0);
+    }
+    ck_assert_uint_eq(pool_stats(m.pool).rejected, refused[MIX_LANES]);
+    ck_assert_int_eq(job_pool_destroy(m.pool), 0);
+    countdown_destroy(&m.ready);
+    countdown_destroy(&m.halfway);
+    latch_destroy(&m.stopping);
+    latch_destroy(&m.stop);
+    latch_destroy(&m.go);
+    free(m.slots);
+}
+END_TEST
+
+/* stats */
+
+/*
+ * A lane's counters at quiescent points, each exact: a lane of width 2
+ * held by two jobs, with jobs waiting, cancelled, added and refused.
+ */
+START_TEST(lane_stats_are_exact_at_quiescent_points)
+{
+    job_pool *pool = pool_new(3);
+    job_lane *lane = lane_new(pool, 2, 6, JOB_OVERFLOW_REJECT);
+    atomic_uint marks[9];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 0;
+    job_lane_stats s;
+
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.struct_size, sizeof s);
+    ck_assert_uint_eq(s.width, 2);
+    ck_assert_uint_eq(s.submitted + s.completed + s.rejected + s.cancelled, 0);
+    ck_assert_uint_eq(s.queued + s.queued_peak + s.running + s.running_peak, 0);
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 2);
+    for (int i = 0; i < 9; i++)
+        atomic_init(&marks[i], 0);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[6]), EAGAIN);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.submitted, 8);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.queued, 6);
+    ck_assert_uint_eq(s.queued_peak, 6);
+    ck_assert_uint_eq(s.running, 2);
+    ck_assert_uint_eq(s.running_peak, 2);
+    ck_assert_uint_eq(s.completed, 0);
+
+    /* All six handed back, three added: the peak stays. */
+    ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
+                     0);
+    ck_assert_uint_eq(count, 6);
+    for (int i = 6; i < 9; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.cancelled, 6);
+    ck_assert_uint_eq(s.queued, 3);
+    ck_assert_uint_eq(s.queued_peak, 6);
+    ck_assert_uint_eq(s.submitted, 11);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_pool_wait_idle(pool), 0);
+    s = lane_stats(lane);
+    ck_assert_uint_eq(s.submitted, 11);
+    ck_assert_uint_eq(s.completed, 5);
+    ck_assert_uint_eq(s.cancelled, 6);
+    ck_assert_uint_eq(s.rejected, 1);
+    ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.running, 0);
+    ck_assert_uint_eq(s.running_peak, 2);
+    ck_assert_uint_eq(s.queued_peak, 6);
+    for (int i = 0; i < 9; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), i >= 6 ? 1 : 0);
+
+    ck_assert_int_eq(job_pool_shutdown(pool), 0);
+    ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[0]), ESHUTDOWN);
+    ck_assert_uint_eq(lane_stats(lane).rejected, 2);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/* elastic */
+
+/*
+ * A lane on an elastic pool that starts with no thread: its first job
+ * starts one, and three of its jobs held at once (width 3) make the pool
+ * grow to three threads at least; the jobs behind them run once they
+ * return.
+ */
+START_TEST(lane_on_an_elastic_pool_runs_its_jobs_and_the_pool_grows)
+{
+    job_pool_options opts;
+    job_pool *pool;
+    job_lane *lane;
+    atomic_ulong counted = 0;
+    struct blockers b;
+    job_pool_stats ps;
+
+    job_pool_options_init(&opts);
+    opts.min_threads = 0;
+    opts.max_threads = 4;
+    pool = pool_with(&opts);
+    ck_assert_uint_eq(pool_stats(pool).threads, 0);
+    lane = lane_new(pool, 3, 0, JOB_OVERFLOW_REJECT);
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 3);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_count, &counted), 0);
+    ps = pool_stats(pool);
+    ck_assert_uint_ge(ps.threads, 3);
+    ck_assert_uint_ge(ps.threads_peak, 3);
+    ck_assert_uint_le(ps.threads_peak, 4);
+    ck_assert_uint_eq(lane_stats(lane).running, 3);
+    ck_assert_uint_eq(lane_stats(lane).queued, 10);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&counted), 10);
+    ck_assert_uint_eq(atomic_load(&b.done), 3);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
 Suite *lane_suite(void)
 {
     Suite *s = suite_create("lane");
@@ -712,6 +1316,9 @@ Suite *lane_suite(void)
     TCase *fairness = tcase_create("fairness");
     TCase *refusals = tcase_create("refusals");
     TCase *cancel = tcase_create("cancel");
+    TCase *once = tcase_create("exactly-once");
+    TCase *stats = tcase_create("stats");
+    TCase *elastic = tcase_create("elastic");
 
     tcase_add_test(order,
                    serial_lane_runs_jobs_of_many_producers_in_acceptance_order);
@@ -739,6 +1346,20 @@ Suite *lane_suite(void)
         cancel,
         pool_cancel_hands_back_each_job_once_when_a_lane_has_two_tokens);
     tcase_add_test(cancel, lane_cancel_handback_may_resubmit_to_the_same_lane);
+    tcase_add_loop_test(
+        cancel, pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width, 0, 2);
+    tcase_add_test(cancel,
+                   shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane);
+    tcase_add_test(cancel, pool_cancel_races_lanes_being_created_and_destroyed);
     suite_add_tcase(s, cancel);
+    tcase_set_timeout(once, 60);
+    tcase_add_loop_test(
+        once, every_lane_and_pool_job_runs_or_is_handed_back_once, 0, 3);
+    suite_add_tcase(s, once);
+    tcase_add_test(stats, lane_stats_are_exact_at_quiescent_points);
+    suite_add_tcase(s, stats);
+    tcase_add_test(elastic,
+                   lane_on_an_elastic_pool_runs_its_jobs_and_the_pool_grows);
+    suite_add_tcase(s, elastic);
     return s;
 }
