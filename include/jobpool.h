@@ -314,11 +314,13 @@ typedef void (*job_handback_fn)(job_fn fn, void *ctx, void *arg);
  * handed back in the order that thread submitted them; jobs of different
  * threads have no order between them.  Running jobs are never
  * interrupted; jobs submitted while the call is in progress may be handed
- * back or may run, each exactly once either way.  handback may submit jobs
- * (to this pool or another), but must not call job_pool_cancel_queued()
- * on this pool.  Works in any state, also during a shutdown that timed out.
- * Stores the number of jobs handed back in *count when count is not NULL.
- * Makes room in a bounded queue, waking blocked submitters.
+ * back or may run, each exactly once either way.  The jobs waiting in the
+ * pool's lanes are handed back too, each lane's in the lane's order (see
+ * job_lane_cancel_queued()).  handback may submit jobs (to this pool or
+ * another), but must not call job_pool_cancel_queued() on this pool.  Works
+ * in any state, also during a shutdown that timed out.  Stores the number of
+ * jobs handed back in *count when count is not NULL.  Makes room in a
+ * bounded queue, waking blocked submitters.
  *
  * Returns 0, or EINVAL (pool or handback is NULL).
  */
@@ -344,10 +346,13 @@ JOB_API int job_pool_wait_idle(job_pool *pool);
 
 /*
  * A lane: a FIFO inside a pool with a width w >= 1.  At most w of its jobs
- * run at once, and they start in the order they were accepted into the lane,
- * whatever thread submitted them.  w = 1 is a serial queue (the jobs of one
- * connection or one file, one after another); w = k caps a class of slow
- * work (DNS, a remote service) so that it cannot take every worker.
+ * run at once, and workers take them in the order they were accepted into
+ * the lane, whatever thread submitted them: with w = 1 each job starts after
+ * the one before it has returned; with w > 1 two jobs taken in order by two
+ * workers may begin their calls in either order.  w = 1 is a serial queue
+ * (the jobs of one connection or one file, one after another); w = k caps a
+ * class of slow work (DNS, a remote service) so that it cannot take every
+ * worker.
  *
  * A lane's jobs wait in the lane, not on a worker: while w of them run, the
  * later ones hold no thread, and the pool's workers run other work.  A lane
@@ -427,20 +432,23 @@ JOB_API int job_lane_create(job_pool *pool, job_lane **lane,
 /*
  * Stops the lane accepting jobs (ESHUTDOWN from then on), waits until every
  * job it accepted has returned (or was handed back by a cancel), and frees
- * it.  No other call on the lane may follow; calls in progress in other
- * threads finish first (a submit blocked for room gets ESHUTDOWN).  Called
+ * it.  Calls that other threads make on the lane while destroy waits are
+ * served (a submit gets ESHUTDOWN, a submit blocked for room is woken with
+ * it, a cancel hands back what it takes), but no call may be on its way
+ * when destroy returns: the program must make sure none follows.  Called
  * from a job of another lane or of the pool it waits like any call, which
  * needs a free worker to run the lane's jobs.  destroy(NULL) returns 0.
  *
- * Returns 0, or EDEADLK (called from one of the lane's own jobs, which
- * could never see the lane drain; nothing is changed).
+ * Returns 0, or EDEADLK (called from one of the lane's own jobs, or from a
+ * hand-back of one of its jobs, which could never see the lane drain;
+ * nothing is changed).
  */
 JOB_API int job_lane_destroy(job_lane *lane);
 
 /*
  * Queues fn(ctx) in the lane and returns at once; it runs on a worker of
  * the lane's pool when it is the lane's oldest job and fewer than width of
- * the lane's jobs run.  Jobs start in the order they were accepted into
+ * the lane's jobs run.  Jobs are taken in the order they were accepted into
  * the lane (by this call or job_group_submit_lane()), by any threads; with
  * width 1 each job starts after the one before it has returned, and sees
  * everything it wrote.  Writes the caller made before the submit are
@@ -455,8 +463,8 @@ JOB_API int job_lane_destroy(job_lane *lane);
  *   EAGAIN     the lane is at its queue_limit under JOB_OVERFLOW_REJECT, or
  *              an elastic pool with no worker could not start one;
  *   EDEADLK    the lane is at its queue_limit under JOB_OVERFLOW_BLOCK and
- *              the caller is one of the lane's own jobs, which would wait
- *              for itself;
+ *              the caller is one of the lane's own jobs or a hand-back of
+ *              one, which would wait for itself;
  *   ENOMEM     the lane's queue needed memory and none was available.
  * Every refusal is counted in the lane's rejected.  On failure fn is never
  * called and ctx stays with the caller.
@@ -467,12 +475,9 @@ JOB_API int job_submit_lane(job_lane *lane, job_fn fn, void *ctx);
  * Removes every job waiting in the lane when the call began and hands each
  * one, in the lane's order, to handback(fn, ctx, arg) on the calling
  * thread, as job_pool_cancel_queued() does for a pool; running jobs go on.
- * job_pool_cancel_queued() on the pool also hands back the waiting jobs
- * of each lane that has fewer than width jobs running (its turn waits in
- * the pool's queue, and the pool's cancel takes it); a lane that runs
- * width jobs has no turn queued, and only this call hands back the jobs
- * waiting behind them.  handback may submit, also to this lane, but must
- * not cancel this lane.  Stores the number handed back in *count when
+ * job_pool_cancel_queued() on the lane's pool hands back the lane's
+ * waiting jobs too.  handback may submit, also to this lane, but must not
+ * cancel this lane.  Stores the number handed back in *count when
  * count is not NULL.
  *
  * Returns 0, or EINVAL (lane or handback is NULL).

@@ -28,10 +28,9 @@
  * the lane's waiting jobs (job__hand_back()), and the token retires or is
  * replaced as the rule requires.  A lane at its width has no token in the
  * pool, only running ones, so the pool also keeps a list of its lanes
- * (pool->lanes_lock), and its cancel visits each one that is not being
- * destroyed (job__lanes_cancel()).  A visit counts itself in the lane's
- * callers while it hands back, as the lane's own cancel does, and destroy
- * leaves the list only once callers is zero.
+ * (pool->lanes_lock), and its cancel visits each one (job__lanes_cancel()).  A
+ * visit counts itself in the lane's callers while it hands back, as the lane's
+ * own cancel does, and destroy leaves the list only once callers is zero.
  */
 #include "config.h"
 
@@ -147,19 +146,25 @@ void job__lane_run(void *arg)
 }
 
 /* Hands back a waiting job, with lock dropped around the hand-back;
- * lock held.  Returns false when none waits. */
+ * lock held.  Returns false when none waits.  The hand-back counts as one
+ * of the lane's runners: a destroy or a blocked submit it made would wait
+ * for this call, so they get EDEADLK. */
 static bool hand_back_one(job_lane *lane, job_handback_fn handback, void *arg,
                           size_t *count)
 {
+    struct job__runner me = {.thread = pthread_self()};
     struct job__slot job;
 
     if (!lane_pop(lane, &job))
         return false;
     lane->cancelled++;
     lane->callers++;
+    me.next = lane->runners;
+    lane->runners = &me;
     lane_unlock(lane);
     *count += job__hand_back(job, handback, arg);
     (void)pthread_mutex_lock(&lane->lock);
+    job__runner_remove(&lane->runners, &me);
     lane->callers--;
     wake_sleepers(lane);
     return true;
@@ -382,8 +387,8 @@ int job_lane_destroy(job_lane *lane)
     (void)pthread_setcancelstate(cancel_state, NULL);
     lane_unlock(lane);
     /* Out of the pool's list only now: a cancel visiting the lane was
-     * counted in callers, and since closing was set no visit begins (see
-     * job__lanes_cancel()). */
+     * counted in callers, and a visit from now on finds no job and does
+     * not count itself (see job__lanes_cancel()). */
     pool = lane->pool;
     (void)pthread_mutex_lock(&pool->lanes_lock);
     *lane->prev_next = lane->next;
@@ -405,8 +410,10 @@ int job_lane_destroy(job_lane *lane)
  * the list meanwhile: it is counted in callers, and destroy leaves the
  * list only after it has seen callers at zero, and only under lanes_lock,
  * which the walk holds again from before it stops counting until it has
- * locked the next lane.  A lane being destroyed is skipped (its destroy
- * runs what it holds); so no visit begins after destroy's wait.
+ * locked the next lane.  A lane being destroyed is visited too, while its
+ * destroy waits; once that wait has ended the lane has no token (active is
+ * 0), hence by the rule no job, and the walk passes it by without
+ * counting itself.
  */
 size_t job__lanes_cancel(job_pool *pool, job_handback_fn handback, void *arg)
 {
@@ -416,7 +423,7 @@ size_t job__lanes_cancel(job_pool *pool, job_handback_fn handback, void *arg)
     (void)pthread_mutex_lock(&pool->lanes_lock);
     for (lane = pool->lanes; lane != NULL; lane = next) {
         (void)pthread_mutex_lock(&lane->lock);
-        if (lane->closing || queued(lane) == 0) {
+        if (queued(lane) == 0) {
             lane_unlock(lane);
             next = lane->next;
             continue;

@@ -787,6 +787,116 @@ START_TEST(shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane)
 END_TEST
 
 /*
+ * A hand-back of a lane's job is one of the lane's callers: a destroy of
+ * the lane from it would wait for the hand-back itself, and so would a
+ * submit blocked on the lane's full queue.  Both are EDEADLK, and the lane
+ * goes on working.  _i: 0 the lane's cancel, 1 the pool's (the lane is at
+ * its width, so the pool's cancel reaches the jobs by visiting the lane).
+ */
+struct handback_misuse {
+    job_lane *lane;
+    atomic_ulong requeued_ran;
+    unsigned calls;           /* the cancelling thread only */
+    int destroy, fill, block; /* what the first hand-back got */
+};
+
+static void handback_misuse(job_fn fn, void *ctx, void *arg)
+{
+    struct handback_misuse *m = arg;
+
+    (void)fn;
+    (void)ctx;
+    if (m->calls++ != 0)
+        return;
+    m->destroy = job_lane_destroy(m->lane);
+    /* The cancel took one of the two jobs: room for one more. */
+    m->fill = job_submit_lane(m->lane, job_count, &m->requeued_ran);
+    m->block = job_submit_lane(m->lane, job_count, &m->requeued_ran);
+}
+
+START_TEST(destroy_or_a_full_submit_from_a_lanes_handback_is_edeadlk)
+{
+    job_pool *pool = pool_new(2);
+    struct handback_misuse m = {.destroy = -1, .fill = -1, .block = -1};
+    atomic_uint marks[2];
+    struct blockers b;
+    size_t count = 99;
+
+    m.lane = lane_new(pool, 1, 2, JOB_OVERFLOW_BLOCK);
+    atomic_init(&m.requeued_ran, 0);
+    blockers_init(&b);
+    blockers_add_lane(&b, m.lane, 1);
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(m.lane, job_mark, &marks[i]), 0);
+    }
+    if (_i == 0)
+        ck_assert_int_eq(
+            job_lane_cancel_queued(m.lane, handback_misuse, &m, &count), 0);
+    else
+        ck_assert_int_eq(
+            job_pool_cancel_queued(pool, handback_misuse, &m, &count), 0);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_uint_eq(m.calls, 2);
+    ck_assert_int_eq(m.destroy, EDEADLK);
+    ck_assert_int_eq(m.fill, 0);
+    ck_assert_int_eq(m.block, EDEADLK);
+    ck_assert_uint_eq(lane_stats(m.lane).rejected, 1);
+
+    blockers_open(&b);
+    ck_assert_int_eq(job_lane_destroy(m.lane), 0);
+    ck_assert_uint_eq(atomic_load(&m.requeued_ran), 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/*
+ * The pool's cancel also reaches a lane whose destroy is waiting for its
+ * held job: the jobs behind that job are handed back, not run, and the
+ * destroy then returns.  The destroy cannot return before the gate opens,
+ * so probing the lane with a submit until it says ESHUTDOWN is a call made
+ * while destroy waits.
+ */
+START_TEST(pool_cancel_hands_back_the_jobs_of_a_lane_being_destroyed)
+{
+    job_pool *pool = pool_new(2);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    struct lane_destroyer d = {lane, -1, 0};
+    atomic_uint marks[5];
+    struct handed h = {0};
+    struct blockers b;
+    size_t count = 99;
+
+    blockers_init(&b);
+    blockers_add_lane(&b, lane, 1);
+    for (int i = 0; i < 5; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+    ck_assert_int_eq(pthread_create(&d.thread, NULL, lane_destroy_main, &d), 0);
+    while (job_submit_lane(lane, job_nothing, NULL) == 0)
+        (void)sched_yield(); /* accepted before destroy began: handed back */
+    ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
+                     0);
+    ck_assert(!latch_is_open(&b.gate));
+    ck_assert_uint_ge(count, 5);
+    ck_assert_uint_eq(count, h.calls);
+    h.calls = 5; /* the jobs after the first five are the probes */
+    assert_handed_in_order(&h, marks, 5);
+    blockers_open(&b);
+    ck_assert_int_eq(pthread_join(d.thread, NULL), 0);
+    ck_assert_int_eq(d.rc, 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(atomic_load(&marks[i]), 0);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    blockers_destroy(&b);
+}
+END_TEST
+
+/*
  * The pool's cancel walks the pool's lanes while other threads create and
  * destroy lanes.  Each churning thread, round after round, creates a lane,
  * submits a job that holds it on a gate and jobs behind it, opens the gate
@@ -1350,6 +1460,11 @@ Suite *lane_suite(void)
         cancel, pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width, 0, 2);
     tcase_add_test(cancel,
                    shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane);
+    tcase_add_loop_test(
+        cancel, destroy_or_a_full_submit_from_a_lanes_handback_is_edeadlk, 0,
+        2);
+    tcase_add_test(cancel,
+                   pool_cancel_hands_back_the_jobs_of_a_lane_being_destroyed);
     tcase_add_test(cancel, pool_cancel_races_lanes_being_created_and_destroyed);
     suite_add_tcase(s, cancel);
     tcase_set_timeout(once, 60);
