@@ -233,11 +233,13 @@ for bug in BUG_PUSH_BEFORE_TOKEN BUG_TOKEN_AFTER_PUSH BUG_RETIRE_UNLOCKED \
             status=1
     done
 done
-for w in 1 2; do
-    verify "lane-BUG_CANCEL_RETIRES-w$w" fail 256 \
-        "-DCONTRACT -DCANCEL -DWIDTH=$w -DBUG_CANCEL_RETIRES" "$quick" \
-        "$depth -w21" "planted bug, lane width $w, 2x2 jobs, cancels" ||
-        status=1
+for bug in BUG_CANCEL_RETIRES BUG_VISIT_UNCOUNTED; do
+    for w in 1 2; do
+        verify "lane-$bug-w$w" fail 256 \
+            "-DCONTRACT -DCANCEL -DWIDTH=$w -D$bug" "$quick" \
+            "$depth -w21" "planted bug, lane width $w, 2x2 jobs, cancels" ||
+            status=1
+    done
 done
 
 # The long runs, with JOBPOOL_MODEL_FULL=1 (README.md, "Results").

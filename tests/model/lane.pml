@@ -84,6 +84,8 @@
  *   BUG_RETIRE_NO_WAKE     retire() does not wake the lane's sleepers
  *   BUG_CANCEL_RETIRES     cancel_token() retires the cancelled token
  *                          without looking for jobs accepted meanwhile
+ *   BUG_VISIT_UNCOUNTED    the pool's cancel hands back a lane's jobs
+ *                          without counting itself in the lane's callers
  */
 
 #define BIT(k) (1 << (k))
@@ -117,7 +119,10 @@ byte handed;      /* jobs handed back by a cancel */
 byte refused;     /* jobs queued by a submit that then failed (bugs) */
 byte nprod_done;  /* producers that returned for good */
 byte nblocked;    /* producers inside a submit blocked for room */
-bool destroyed;   /* job_lane_destroy() has freed the lane */
+bool destroyed;   /* job_lane_destroy() has seen the lane drain: only
+                     the pool's cancel may still lock it, until unlinked */
+bool unlinked;    /* destroy has taken the lane out of the pool's list
+                     and freed it */
 bool joined;      /* job_pool_shutdown() has returned */
 byte nfinished;   /* shutdown, destroy, the cancels: returned */
 /* Properties, each a flag set just before the assertion that it is
@@ -141,7 +146,8 @@ bool destroy_early;  /* destroy returned with a job of the lane waiting or
 #define NFINISH 2
 #endif
 
-/* Every step that takes lane->lock: the lane must not have been freed. */
+/* Every step that takes lane->lock: the lane must not have been freed, or
+ * be about to be (the pool's cancel passes a drained lane by). */
 #define LANE_LOCK assert(!destroyed)
 /* lane_unlock(): lane.c's debug assertions, the rule among them. */
 #ifndef CONTRACT
@@ -392,8 +398,9 @@ proctype shutdown()
 /*
  * job_lane_destroy(), when every producer has returned or is blocked in a
  * submit: closing, wake the sleepers, wait until lactive and callers are 0,
- * unlock and free.  Nothing may use the lane after that: no token of it
- * is left, in the pool, on a worker or in a cancel.
+ * unlock, then unlink it from the pool's list and free it.  Nothing but
+ * the pool's cancel passing it by may use the lane after the wait: no
+ * token of it is left, in the pool, on a worker or in a cancel.
  */
 #define FREE                                                             \
     LANE_UNLOCK; destroyed = true;                                       \
@@ -420,7 +427,7 @@ sleep:
         fi
     };
 out:
-    skip
+    atomic { unlinked = true }
 }
 
 #ifdef CANCEL
@@ -491,7 +498,7 @@ proctype pool_cancel()
 next:
     if
     :: atomic { n < NCANCEL && ptok > 0 -> ptok--; ncancel++; n++ }
-    :: atomic { nfinished++; goto done }
+    :: goto visit
     fi;
     atomic {
         LANE_LOCK; end = ltail;
@@ -510,8 +517,41 @@ back:
     };
 refused_back:
     atomic { LANE_LOCK; callers--; BROADCAST; CT_REST };
+/*
+ * job__lanes_cancel(): the visit of the lane in the pool's list, which it
+ * stays in until destroy unlinks it, also while destroy waits.  A visit
+ * after destroy's wait must find no job and so not count itself.
+ */
+#ifndef BUG_VISIT_UNCOUNTED
+#define VISIT_COUNT callers++
+#define VISIT_UNCOUNT callers--
+#else
+#define VISIT_COUNT skip
+#define VISIT_UNCOUNT skip
+#endif
+visit:
+    if
+    :: atomic { unlinked -> goto done }
+    :: atomic {
+        !unlinked ->
+        if
+        :: LQ == 0 -> goto done
+        :: else ->
+            LANE_LOCK; end = ltail; HAND_BACK; VISIT_COUNT; LANE_UNLOCK
+        fi
+       }
+    fi;
+visit_back:
+    atomic {
+        LANE_LOCK; VISIT_UNCOUNT; BROADCAST;
+        if
+        :: lhead < end ->
+            HAND_BACK; VISIT_COUNT; LANE_UNLOCK; goto visit_back
+        :: else -> end = 0; LANE_UNLOCK
+        fi
+    };
 done:
-    skip
+    atomic { nfinished++ }
 }
 #endif
 
