@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,17 @@ unsigned count_named_threads(const char *prefix)
         fclose(f);
     }
     closedir(d);
+    return n;
+}
+
+unsigned settled_named_threads(const char *prefix, unsigned expect)
+{
+    unsigned n = count_named_threads(prefix);
+
+    for (unsigned looks = 0; n != expect && looks < 100000; looks++) {
+        (void)sched_yield();
+        n = count_named_threads(prefix);
+    }
     return n;
 }
 

@@ -110,6 +110,10 @@ job_lane_stats lane_stats(job_lane *lane);
 
 /* Worker threads of this process whose name starts with prefix. */
 unsigned count_named_threads(const char *prefix);
+/* count_named_threads() once it is expect, or after 100000 looks: a thread
+ * that pthread_join() has returned for may still be listed for a moment,
+ * since the kernel wakes the joiner before it unlists the thread. */
+unsigned settled_named_threads(const char *prefix, unsigned expect);
 
 /*
  * The rounds a round-based test runs: full, or the share of it that

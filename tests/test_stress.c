@@ -11,15 +11,16 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Worker threads in this process, named with the default prefix. */
-static unsigned count_threads(void)
+/* Worker threads in this process, named with the default prefix, once
+ * they are expect. */
+static unsigned count_threads(unsigned expect)
 {
-    return count_named_threads("jobpool-");
+    return settled_named_threads("jobpool-", expect);
 }
 
 START_TEST(thousands_of_create_submit_destroy_cycles)
 {
-    unsigned before = count_threads();
+    unsigned before = count_named_threads("jobpool-");
     atomic_ulong executed = 0;
     unsigned long accepted = 0;
     const unsigned cycles = test_rounds(2000, 100);
@@ -29,7 +30,8 @@ START_TEST(thousands_of_create_submit_destroy_cycles)
         unsigned jobs = (i * 7919u) % 50;
 
         if (i % 100 == 0)
-            ck_assert_uint_eq(count_threads(), before + 1 + i % 3);
+            ck_assert_uint_eq(count_threads(before + 1 + i % 3),
+                              before + 1 + i % 3);
 
         for (unsigned j = 0; j < jobs; j++) {
             ck_assert_int_eq(job_submit_detached(pool, job_count, &executed),
@@ -41,7 +43,7 @@ START_TEST(thousands_of_create_submit_destroy_cycles)
         ck_assert_int_eq(job_pool_destroy(pool), 0);
     }
     ck_assert_uint_eq(atomic_load(&executed), accepted);
-    ck_assert_uint_eq(count_threads(), before);
+    ck_assert_uint_eq(count_threads(before), before);
 }
 END_TEST
 
@@ -99,7 +101,7 @@ static void *submit_from_outside(void *arg)
 START_TEST(self_resubmitting_jobs_and_producers_race_shutdown)
 {
     enum { PRODUCERS = 3 };
-    unsigned before = count_threads();
+    unsigned before = count_named_threads("jobpool-");
     const unsigned rounds = test_rounds(40, 4);
 
     for (unsigned round = 0; round < rounds; round++) {
@@ -126,7 +128,7 @@ START_TEST(self_resubmitting_jobs_and_producers_race_shutdown)
         ck_assert_int_eq(job_pool_destroy(r.pool), 0);
         countdown_destroy(&going);
     }
-    ck_assert_uint_eq(count_threads(), before);
+    ck_assert_uint_eq(count_threads(before), before);
 }
 END_TEST
 
