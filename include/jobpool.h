@@ -365,11 +365,12 @@ JOB_API int job_pool_wait_idle(job_pool *pool);
  * before job_pool_shutdown() returns.  Destroy a lane before its pool is
  * destroyed (after the pool's shutdown is fine).
  *
- * A lane hands its jobs to the pool one at a time, as they become runnable;
- * the pool's statistics count those passes (which the pool's overflow
- * policy never refuses, so a bounded pool's queue may hold up to each
- * lane's width past its queue_limit), and job_lane_get_stats() counts the
- * lane's jobs.
+ * A lane hands its jobs to the pool in turns, as they become runnable; a
+ * turn that finds nothing else waiting in the pool when its job returns
+ * runs the lane's next job too.  The pool's statistics count those turns
+ * (which the pool's overflow policy never refuses, so a bounded pool's
+ * queue may hold up to each lane's width past its queue_limit), and
+ * job_lane_get_stats() counts the lane's jobs.
  */
 typedef struct job_lane job_lane;
 

@@ -7,8 +7,9 @@
  * ordinary pool jobs {job__lane_run, lane}, at most width of them per lane.
  * A token that a worker runs takes the lane's oldest job and runs it; when
  * it returns and more jobs wait, it queues a successor token at the back of
- * the pool and ends, so a busy lane takes its turn with the pool's other
- * work and never keeps a worker while it has nothing runnable.
+ * the pool and ends if other work waits there, so a busy lane takes its
+ * turn with the pool's other work, and runs the next job itself if none
+ * does.  A lane never keeps a worker while it has nothing runnable.
  *
  * lane->lock guards every field below.  Counts: active is the tokens queued
  * in the pool or running, running the tokens running a job of the lane.
@@ -134,9 +135,13 @@ void job__lane_run(void *arg)
         lane->completed++;
         if (queued(lane) == 0)
             break;
-        /* The successor carries this token on; without one (the pool
-         * is shutting down), this call runs the next job itself. */
-        if (job__submit_token(lane->pool, job__lane_run, lane) == 0) {
+        /* While other work waits in the pool, the successor carries this
+         * token on from the back of the pool.  Otherwise, or without a
+         * successor (the pool is shutting down), this call runs the next
+         * job itself: a successor would only be taken by the next free
+         * worker, after a push, a pop and perhaps a wake-up. */
+        if (job__work_visible(lane->pool) &&
+            job__submit_token(lane->pool, job__lane_run, lane) == 0) {
             lane_unlock(lane);
             return;
         }

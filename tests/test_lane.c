@@ -204,6 +204,58 @@ START_TEST(a_blocked_lane_does_not_starve_the_pool_or_other_lanes)
 }
 END_TEST
 
+/* A lane that runs its jobs back to back while nothing else waits in the
+ * pool still gives way to work that arrives: with one worker, a plain job
+ * queued behind a held serial lane runs before the lane's backlog is done
+ * (the worker stays on one shard for at most 32 jobs, fewer than the 100
+ * the lane has waiting). */
+struct lane_progress {
+    atomic_ulong *lane_ran;
+    atomic_ulong seen;
+    struct countdown done;
+};
+
+static void job_note_lane_progress(void *ctx)
+{
+    struct lane_progress *p = ctx;
+
+    atomic_store(&p->seen, atomic_load(p->lane_ran));
+    countdown_arrive(&p->done);
+}
+
+START_TEST(a_busy_lane_gives_way_to_work_queued_in_the_pool)
+{
+    job_pool *pool = pool_new(1);
+    job_lane *lane = lane_new(pool, 1, 0, JOB_OVERFLOW_REJECT);
+    atomic_ulong lane_ran = 0;
+    struct lane_progress p = {.lane_ran = &lane_ran};
+    unsigned long seen;
+    struct countdown started;
+    struct latch gate;
+    struct gated_job blocker;
+
+    countdown_init(&started, 1);
+    countdown_init(&p.done, 1);
+    latch_init(&gate);
+    blocker = (struct gated_job){&started, &gate, NULL};
+    ck_assert_int_eq(job_submit_lane(lane, job_gated, &blocker), 0);
+    countdown_wait(&started);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(job_submit_lane(lane, job_count, &lane_ran), 0);
+    ck_assert_int_eq(job_submit_detached(pool, job_note_lane_progress, &p), 0);
+    latch_open(&gate);
+    countdown_wait(&p.done);
+    seen = atomic_load(&p.seen);
+    ck_assert_uint_lt(seen, 100);
+    ck_assert_int_eq(job_lane_destroy(lane), 0);
+    ck_assert_uint_eq(atomic_load(&lane_ran), 100);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    latch_destroy(&gate);
+    countdown_destroy(&p.done);
+    countdown_destroy(&started);
+}
+END_TEST
+
 /* refusals */
 
 static void job_nothing(void *ctx)
@@ -1437,6 +1489,7 @@ Suite *lane_suite(void)
     suite_add_tcase(s, width);
     tcase_add_test(fairness,
                    a_blocked_lane_does_not_starve_the_pool_or_other_lanes);
+    tcase_add_test(fairness, a_busy_lane_gives_way_to_work_queued_in_the_pool);
     suite_add_tcase(s, fairness);
     tcase_add_test(refusals, lane_calls_reject_null_and_invalid_arguments);
     tcase_add_test(refusals,

@@ -172,7 +172,9 @@ bool destroy_early;  /* destroy returned with a job of the lane waiting or
 /*
  * job__submit_token(): the pool refuses a token once stopping is set (the
  * test and the push are made under the shard's tail_lock); never for
- * room.  With -DFAILS it may also fail at will.
+ * room.  With -DFAILS it may also fail at will, which for a successor
+ * also stands for job__lane_run() not pushing one because nothing else
+ * waits in the pool (it then runs the next job, as when refused).
  */
 #ifdef FAILS
 #define TOKEN_PUSH(ok)                                                   \
