@@ -54,22 +54,6 @@
 
 #include <errno.h>
 
-int job__idle_init(job_pool *pool)
-{
-    int rc = pthread_mutex_init(&pool->idle_lock, NULL);
-
-    JOB__ATOMIC_FIELD(&pool->nparked);
-    JOB__ATOMIC_FIELD(&pool->nlive);
-    JOB__ATOMIC_FIELD(&pool->nexiting);
-    JOB__ATOMIC_FIELD(&pool->nspinning);
-    return rc;
-}
-
-void job__idle_fini(job_pool *pool)
-{
-    (void)pthread_mutex_destroy(&pool->idle_lock);
-}
-
 /* Adds delta to a counter stored under idle_lock. */
 static void count(_Atomic unsigned *n, int delta)
 {

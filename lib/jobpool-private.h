@@ -334,8 +334,6 @@ void job__gate_close(job_pool *pool);
 void job__gate_open(job_pool *pool);
 
 /* idle.c: parking, waking, growing and leaving. */
-int job__idle_init(job_pool *pool);
-void job__idle_fini(job_pool *pool);
 /* After a submit published a job: true when someone may have to be woken
  * or started for it (then job__wake_or_grow()).  Loads only. */
 static inline bool job__may_need_worker(job_pool *pool)

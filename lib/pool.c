@@ -102,56 +102,48 @@ static void begin_drain(job_pool *pool)
     job__notify_space_waiters(pool);
 }
 
-static int pool_sync_init(job_pool *pool)
+/* The pool's mutexes and condition variables, for init and fini.  Every
+ * condition variable times its waits on CLOCK_MONOTONIC; idle_cond is
+ * never waited on with a deadline, which makes no difference to it. */
+#define POOL_LOCKS(pool)                                                       \
+    {                                                                          \
+        &(pool)->lock, &(pool)->space_lock, &(pool)->lanes_lock,               \
+            &(pool)->idle_lock                                                 \
+    }
+#define POOL_CONDS(pool)                                                       \
+    {                                                                          \
+        &(pool)->idle_cond, &(pool)->stopped_cond, &(pool)->space_cond         \
+    }
+enum { NLOCKS = 4, NCONDS = 3 };
+
+static void pool_sync_fini(job_pool *pool, size_t nlocks, size_t nconds)
 {
-    int rc = pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_t *locks[NLOCKS] = POOL_LOCKS(pool);
+    pthread_cond_t *conds[NCONDS] = POOL_CONDS(pool);
 
-    if (rc != 0)
-        return rc;
-    rc = pthread_cond_init(&pool->idle_cond, NULL);
-    if (rc != 0)
-        goto fail_idle;
-    rc = job__monotonic_cond_init(&pool->stopped_cond);
-    if (rc != 0)
-        goto fail_stopped;
-    rc = job__monotonic_cond_init(&pool->space_cond);
-    if (rc != 0)
-        goto fail_space;
-    rc = pthread_mutex_init(&pool->space_lock, NULL);
-    if (rc != 0)
-        goto fail_space_lock;
-    rc = pthread_mutex_init(&pool->lanes_lock, NULL);
-    if (rc != 0)
-        goto fail_lanes_lock;
-    rc = job__idle_init(pool);
-    if (rc != 0)
-        goto fail_idle_lock;
-    return 0;
-
-fail_idle_lock:
-    (void)pthread_mutex_destroy(&pool->lanes_lock);
-fail_lanes_lock:
-    (void)pthread_mutex_destroy(&pool->space_lock);
-fail_space_lock:
-    (void)pthread_cond_destroy(&pool->space_cond);
-fail_space:
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-fail_stopped:
-    (void)pthread_cond_destroy(&pool->idle_cond);
-fail_idle:
-    (void)pthread_mutex_destroy(&pool->lock);
-    return rc;
+    while (nconds > 0)
+        (void)pthread_cond_destroy(conds[--nconds]);
+    while (nlocks > 0)
+        (void)pthread_mutex_destroy(locks[--nlocks]);
 }
 
-static void pool_sync_fini(job_pool *pool)
+/* Initialises them all, or none: on failure, what was made is destroyed. */
+static int pool_sync_init(job_pool *pool)
 {
-    job__idle_fini(pool);
-    (void)pthread_mutex_destroy(&pool->lanes_lock);
-    (void)pthread_mutex_destroy(&pool->space_lock);
-    (void)pthread_cond_destroy(&pool->space_cond);
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-    (void)pthread_cond_destroy(&pool->idle_cond);
-    (void)pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_t *locks[NLOCKS] = POOL_LOCKS(pool);
+    pthread_cond_t *conds[NCONDS] = POOL_CONDS(pool);
+    size_t nlocks = 0, nconds = 0;
+    int rc = 0;
+
+    while (rc == 0 && nlocks < NLOCKS)
+        if ((rc = pthread_mutex_init(locks[nlocks], NULL)) == 0)
+            nlocks++;
+    while (rc == 0 && nconds < NCONDS)
+        if ((rc = job__monotonic_cond_init(conds[nconds])) == 0)
+            nconds++;
+    if (rc != 0)
+        pool_sync_fini(pool, nlocks, nconds);
+    return rc;
 }
 
 /* A zeroed pool carrying the settings, or NULL. */
@@ -176,6 +168,10 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->thread_start_failures);
     JOB__ATOMIC_FIELD(&pool->threads_alive);
     JOB__ATOMIC_FIELD(&pool->threads_peak);
+    JOB__ATOMIC_FIELD(&pool->nparked);
+    JOB__ATOMIC_FIELD(&pool->nlive);
+    JOB__ATOMIC_FIELD(&pool->nexiting);
+    JOB__ATOMIC_FIELD(&pool->nspinning);
     pool->cfg = *settings;
     pool->elastic = settings->min_threads < settings->max_threads;
     return pool;
@@ -216,7 +212,7 @@ fail_threads:
     job__workers_join(pool);
     job__workers_fini(pool);
 fail_workers:
-    pool_sync_fini(pool);
+    pool_sync_fini(pool, NLOCKS, NCONDS);
 fail_sync:
     job__shards_fini(pool);
 fail_queue:
@@ -401,7 +397,7 @@ int job_pool_destroy(job_pool *pool)
     if (rc != 0)
         return rc;
     job__workers_fini(pool);
-    pool_sync_fini(pool);
+    pool_sync_fini(pool, NLOCKS, NCONDS);
     job__shards_fini(pool);
     free(pool);
     return 0;
