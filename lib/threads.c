@@ -174,22 +174,6 @@ static int start_thread(job_pool *pool, struct job__worker *w)
     return 0;
 }
 
-int job__workers_start(job_pool *pool, unsigned n)
-{
-    int rc = 0;
-
-    (void)pthread_mutex_lock(&pool->lock);
-    for (unsigned i = 0; i < n && rc == 0; i++) {
-        /* Reserved before the thread runs: it gives the reservation up in
-         * job__worker_ready(). */
-        job__reserve_start(pool);
-        rc = start_thread(pool, &pool->workers[i]);
-        job__start_done(pool, rc == 0);
-    }
-    (void)pthread_mutex_unlock(&pool->lock);
-    return rc;
-}
-
 /* A place for one more thread, or NULL when every place holds a live
  * thread.  pool->lock must be held; it is dropped while an exited thread
  * that held the place is joined, because that thread's exit runs its
@@ -243,6 +227,19 @@ int job__worker_add_locked(job_pool *pool)
     /* On success the new thread gives up the reservation once it is
      * ready for jobs. */
     job__start_done(pool, rc == 0);
+    return rc;
+}
+
+int job__workers_start(job_pool *pool, unsigned n)
+{
+    int rc = 0;
+
+    (void)pthread_mutex_lock(&pool->lock);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        job__reserve_start(pool);
+        rc = job__worker_add_locked(pool);
+    }
+    (void)pthread_mutex_unlock(&pool->lock);
     return rc;
 }
 
