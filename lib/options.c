@@ -33,11 +33,10 @@ void job_pool_options_init_sized(job_pool_options *opts, size_t struct_size)
 {
     if (opts == NULL || struct_size < OPTIONS_V1_SIZE)
         return;
-    /* Fields this library does not know default to zero. */
+    /* Every field defaults to zero (threads 0, name NULL), and so do those
+     * this library does not know. */
     memset(opts, 0, struct_size);
     opts->struct_size = struct_size;
-    opts->threads = 0;
-    opts->name = NULL;
 }
 
 /* True when the bytes of a newer caller's struct past the end of ours are
@@ -137,14 +136,10 @@ int job__settings_from_options(struct job__settings *out,
     rc = thread_counts(out, &o);
     if (rc != 0)
         return rc;
-    switch (o.overflow) {
-    case JOB_OVERFLOW_REJECT:
-    case JOB_OVERFLOW_BLOCK:
-    case JOB_OVERFLOW_CALLER_RUNS:
-        break;
-    default:
+    /* The policies are numbered from 0 (jobpool.h); the cast also refuses a
+     * negative value. */
+    if ((unsigned)o.overflow > JOB_OVERFLOW_CALLER_RUNS)
         return EINVAL;
-    }
     if (o.stack_size != 0 && o.stack_size < (size_t)PTHREAD_STACK_MIN)
         return EINVAL;
     out->queue_limit = o.queue_limit;
