@@ -245,19 +245,17 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
         job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
     (void)pthread_mutex_lock(&w->park_lock);
     while (!w->wake) {
-        if (!pool->elastic) {
+        if (!pool->elastic)
             (void)pthread_cond_wait(&w->park_cond, &w->park_lock);
-            continue;
+        else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock,
+                                        &deadline) == ETIMEDOUT &&
+                 !w->wake) {
+            (void)pthread_mutex_unlock(&w->park_lock);
+            if (leave_if_idle(pool, w))
+                return true;
+            job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
+            (void)pthread_mutex_lock(&w->park_lock);
         }
-        if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &deadline) !=
-                ETIMEDOUT ||
-            w->wake)
-            continue;
-        (void)pthread_mutex_unlock(&w->park_lock);
-        if (leave_if_idle(pool, w))
-            return true;
-        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
-        (void)pthread_mutex_lock(&w->park_lock);
     }
     w->wake = false;
     (void)pthread_mutex_unlock(&w->park_lock);
