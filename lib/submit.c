@@ -174,7 +174,8 @@ static int attempt(job_pool *pool, job_fn fn, void *ctx, enum room_rule room)
     return rc;
 }
 
-/* After a job was queued: rule 1 of idle.c. */
+/* After a job was queued: rule 1 of idle.c.  Made once per job, by
+ * submit() or job__submit_token(), whichever attempt queued it. */
 static void follow_up(job_pool *pool)
 {
     if (job__may_need_worker(pool))
@@ -246,8 +247,6 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     }
     (void)pthread_mutex_unlock(&pool->space_lock);
     (void)pthread_setcancelstate(cancel_state, NULL);
-    if (rc == 0)
-        follow_up(pool);
     return rc == JOB__FULL ? ETIMEDOUT : rc;
 }
 
@@ -267,8 +266,6 @@ static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx,
             break;
     }
     (void)pthread_mutex_unlock(&pool->lock);
-    if (rc == 0)
-        follow_up(pool);
     return rc;
 }
 
@@ -283,11 +280,10 @@ submit(job_pool *pool, job_fn fn, void *ctx, const uint64_t *timeout_ns)
     if (pool == NULL || fn == NULL)
         return EINVAL;
     rc = attempt(pool, fn, ctx, ROOM_CHECKED);
-    if (rc == 0)
-        follow_up(pool);
     for (;;) {
         switch (rc) {
         case 0:
+            follow_up(pool);
             return 0;
         case JOB__NO_WORKER:
             rc = queue_with_new_worker(pool, fn, ctx, ROOM_CHECKED);
