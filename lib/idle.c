@@ -235,6 +235,11 @@ static bool leave_if_idle(job_pool *pool, struct job__worker *w)
     return leave;
 }
 
+static uint64_t idle_timeout_ns(const job_pool *pool)
+{
+    return (uint64_t)pool->cfg.idle_timeout_ms * 1000000u;
+}
+
 /* Sleeps until a waker sets w->wake.  A worker of an elastic pool looks
  * every idle_timeout whether it can leave.  Returns true when it must. */
 static bool sleep_parked(job_pool *pool, struct job__worker *w)
@@ -242,7 +247,7 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
     struct timespec deadline;
 
     if (pool->elastic)
-        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
+        job__deadline_after(&deadline, idle_timeout_ns(pool));
     (void)pthread_mutex_lock(&w->park_lock);
     while (!w->wake) {
         if (!pool->elastic)
@@ -253,7 +258,7 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
             (void)pthread_mutex_unlock(&w->park_lock);
             if (leave_if_idle(pool, w))
                 return true;
-            job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
+            job__deadline_after(&deadline, idle_timeout_ns(pool));
             (void)pthread_mutex_lock(&w->park_lock);
         }
     }

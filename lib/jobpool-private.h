@@ -205,19 +205,6 @@ enum {
     JOB__NO_WORKER = -2 /* an elastic pool has no worker to run it */
 };
 
-/* options.c: the options of job_pool_create() as the library uses them. */
-struct job__settings {
-    unsigned min_threads;
-    unsigned max_threads; /* equal to min_threads for a fixed-size pool */
-    uint64_t idle_timeout_ns;
-    size_t queue_limit;
-    enum job_overflow overflow;
-    size_t stack_size; /* 0 = the system's default */
-    job_thread_hook thread_start;
-    job_thread_hook thread_stop;
-    void *thread_hook_arg;
-    char name[16]; /* worker name prefix, NUL-terminated */
-};
 struct job_pool {
     struct job__shard shards[JOB__SHARDS];
 
@@ -225,8 +212,14 @@ struct job_pool {
     alignas(JOB__CACHELINE) _Atomic bool stopping; /* stored with every
                                                       shard's tail_lock held
                                                       (job__gate_close) */
-    bool elastic;                   /* cfg.min_threads < cfg.max_threads */
-    struct job__settings cfg;       /* cfg.max_threads places in workers[] */
+    bool elastic; /* cfg.min_threads < cfg.max_threads */
+    /* The options of job_pool_create() as the library uses them, every
+     * default filled in (options.c): min_threads and max_threads always
+     * set, equal for a fixed-size pool; threads 0; idle_timeout_ms set
+     * for an elastic pool; name pointing at worker_name.  cfg.max_threads
+     * places in workers[]. */
+    job_pool_options cfg;
+    char worker_name[16];           /* worker name prefix, NUL-terminated */
     pthread_key_t shard_key;        /* a thread's shard in this pool */
     _Atomic uint64_t shards_in_use; /* bit i: shard i was given to a thread;
                                        set under lock */
@@ -294,8 +287,10 @@ struct job_pool {
     pthread_attr_t thread_attr;  /* for every worker thread */
 };
 
-int job__settings_from_options(struct job__settings *out,
-                               const job_pool_options *opts);
+/* Checks the caller's options (NULL for the defaults) and copies them
+ * into cfg with every default filled in; name still the caller's.
+ * Returns 0 or EINVAL. */
+int job__options_settle(job_pool_options *cfg, const job_pool_options *opts);
 
 /* clock.c: CLOCK_MONOTONIC time and timed waits. */
 uint64_t job__monotonic_ns(void);

@@ -146,8 +146,8 @@ static int pool_sync_init(job_pool *pool)
     return rc;
 }
 
-/* A zeroed pool carrying the settings, or NULL. */
-static job_pool *pool_alloc(const struct job__settings *settings)
+/* A zeroed pool carrying the settled options, or NULL. */
+static job_pool *pool_alloc(const job_pool_options *cfg)
 {
     job_pool *pool = NULL;
 
@@ -172,23 +172,26 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->nlive);
     JOB__ATOMIC_FIELD(&pool->nexiting);
     JOB__ATOMIC_FIELD(&pool->nspinning);
-    pool->cfg = *settings;
-    pool->elastic = settings->min_threads < settings->max_threads;
+    pool->cfg = *cfg;
+    /* The caller's name may not outlive create: the pool keeps a copy. */
+    (void)strncpy(pool->worker_name, cfg->name, sizeof pool->worker_name - 1);
+    pool->cfg.name = pool->worker_name;
+    pool->elastic = cfg->min_threads < cfg->max_threads;
     return pool;
 }
 
 int job_pool_create(job_pool **out, const job_pool_options *opts)
 {
-    struct job__settings settings;
+    job_pool_options cfg;
     job_pool *pool;
     int rc;
 
     if (out == NULL)
         return EINVAL;
-    rc = job__settings_from_options(&settings, opts);
+    rc = job__options_settle(&cfg, opts);
     if (rc != 0)
         return rc;
-    pool = pool_alloc(&settings);
+    pool = pool_alloc(&cfg);
     if (pool == NULL)
         return ENOMEM;
     rc = job__shards_init(pool);
