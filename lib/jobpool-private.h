@@ -116,6 +116,9 @@ struct job__queue {
 };
 
 /* queue.c */
+/* Makes an empty queue in memory the caller zeroed (the pool and lanes
+ * are allocated zeroed): but for its locks and block_slots, an empty
+ * queue is all zeros. */
 int job__queue_init(struct job__queue *q, size_t block_slots);
 void job__queue_destroy(struct job__queue *q);
 /* Appends a job and publishes it; tail_lock must be held.  Returns 0 or

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Makes place w in zeroed memory: its flags and counters start at zero. */
 static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
 {
     int rc;
@@ -29,9 +30,7 @@ static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
     w->pool = pool;
     w->index = index;
     w->cursor = index;
-    atomic_init(&w->completed, 0);
     JOB__ATOMIC_FIELD(&w->completed);
-    atomic_init(&w->started_jobs, 0);
     JOB__ATOMIC_FIELD(&w->started_jobs);
     rc = pthread_mutex_init(&w->park_lock, NULL);
     if (rc != 0)
