@@ -278,12 +278,17 @@ static void join_and_stop(job_pool *pool)
     (void)pthread_cond_broadcast(&pool->stopped_cond);
 }
 
-/* The shutdown of both public forms; deadline NULL waits without end. */
-static int shutdown_until(job_pool *pool, const struct timespec *deadline)
+/* The shutdown of both public forms; timeout_ns NULL waits without end. */
+static int shutdown_within(job_pool *pool, const uint64_t *timeout_ns)
 {
+    struct timespec deadline;
     bool timed_out = false, own;
     int cancel_state;
 
+    if (pool == NULL)
+        return EINVAL;
+    if (timeout_ns != NULL)
+        job__deadline_after(&deadline, *timeout_ns);
     /* Not a cancellation point (see jobpool.h), like wait_idle. */
     (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     (void)pthread_mutex_lock(&pool->lock);
@@ -305,10 +310,10 @@ static int shutdown_until(job_pool *pool, const struct timespec *deadline)
         }
         if (timed_out)
             break;
-        if (deadline == NULL)
+        if (timeout_ns == NULL)
             (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
         else if (pthread_cond_timedwait(&pool->stopped_cond, &pool->lock,
-                                        deadline) == ETIMEDOUT)
+                                        &deadline) == ETIMEDOUT)
             timed_out = true; /* one last look, then give up */
     }
     timed_out = pool->state != JOB__STOPPED;
@@ -321,19 +326,12 @@ static int shutdown_until(job_pool *pool, const struct timespec *deadline)
 
 int job_pool_shutdown(job_pool *pool)
 {
-    if (pool == NULL)
-        return EINVAL;
-    return shutdown_until(pool, NULL);
+    return shutdown_within(pool, NULL);
 }
 
 int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
 {
-    struct timespec deadline;
-
-    if (pool == NULL)
-        return EINVAL;
-    job__deadline_after(&deadline, timeout_ns);
-    return shutdown_until(pool, &deadline);
+    return shutdown_within(pool, &timeout_ns);
 }
 
 /* Takes up to CANCEL_BATCH jobs from the head of shard i that were queued
