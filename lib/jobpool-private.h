@@ -286,8 +286,9 @@ struct job_pool {
                                     no thread may start */
 
     /* Fixed at create. */
-    struct job__worker *workers; /* cfg.max_threads places */
-    pthread_attr_t thread_attr;  /* for every worker thread */
+    pthread_attr_t thread_attr; /* for every worker thread */
+    /* cfg.max_threads places, allocated with the pool. */
+    struct job__worker workers[];
 };
 
 /* Checks the caller's options (NULL for the defaults) and copies them

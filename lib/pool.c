@@ -146,14 +146,16 @@ static int pool_sync_init(job_pool *pool)
     return rc;
 }
 
-/* A zeroed pool carrying the settled options, or NULL. */
+/* A zeroed pool, with its places, carrying the settled options, or NULL. */
 static job_pool *pool_alloc(const job_pool_options *cfg)
 {
+    size_t size =
+        sizeof(job_pool) + cfg->max_threads * sizeof(struct job__worker);
     job_pool *pool = NULL;
 
-    if (posix_memalign((void **)&pool, JOB__CACHELINE, sizeof *pool) != 0)
+    if (posix_memalign((void **)&pool, JOB__CACHELINE, size) != 0)
         return NULL;
-    memset(pool, 0, sizeof *pool);
+    memset(pool, 0, size);
     JOB__ATOMIC_FIELD(&pool->stopping);
     JOB__ATOMIC_FIELD(&pool->shards_in_use);
     JOB__ATOMIC_FIELD(&pool->queued_now);

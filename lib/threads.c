@@ -68,9 +68,9 @@ static int thread_attr_init(pthread_attr_t *attr, size_t stack_size)
     return rc;
 }
 
-/* Sets up the places and the thread attributes.  Returns 0,
- * ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on failure
- * nothing is left to free. */
+/* Sets up the places (in the zeroed pool) and the thread attributes.
+ * Returns 0, ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on
+ * failure nothing is left to destroy. */
 int job__workers_init(job_pool *pool)
 {
     unsigned ready = 0;
@@ -78,37 +78,23 @@ int job__workers_init(job_pool *pool)
 
     if (rc != 0)
         return rc == EINVAL ? EINVAL : EAGAIN;
-    rc = posix_memalign((void **)&pool->workers, JOB__CACHELINE,
-                        pool->cfg.max_threads * sizeof *pool->workers);
-    if (rc != 0) {
-        pool->workers = NULL;
-        rc = ENOMEM;
-        goto fail_alloc;
-    }
-    memset(pool->workers, 0, pool->cfg.max_threads * sizeof *pool->workers);
     for (; ready < pool->cfg.max_threads; ready++) {
         rc = place_init(pool, &pool->workers[ready], ready);
         if (rc != 0)
-            goto fail_places;
+            break;
     }
-    return 0;
-
-fail_places:
+    if (rc == 0)
+        return 0;
     while (ready > 0)
         place_fini(&pool->workers[--ready]);
-    free(pool->workers);
-    pool->workers = NULL;
-    rc = rc == ENOMEM ? ENOMEM : EAGAIN;
-fail_alloc:
     (void)pthread_attr_destroy(&pool->thread_attr);
-    return rc;
+    return rc == ENOMEM ? ENOMEM : EAGAIN;
 }
 
 void job__workers_fini(job_pool *pool)
 {
     for (unsigned i = 0; i < pool->cfg.max_threads; i++)
         place_fini(&pool->workers[i]);
-    free(pool->workers);
     (void)pthread_attr_destroy(&pool->thread_attr);
 }
 
