@@ -173,10 +173,10 @@ struct job__worker {
     unsigned turn;   /* only its thread: jobs it took there in a row */
     /* A place is reused by a later thread once its thread has exited and
      * been joined. */
-    bool started; /* pool->lock: pthread_create succeeded */
+    bool started; /* pool->lock: pthread_create succeeded, and
+                     pthread_join has not returned */
     bool exited;  /* pool->lock: the thread ran its stop hook and is
                      returning */
-    bool joined;  /* pool->lock: pthread_join returned */
     bool reaping; /* pool->lock: growth is joining the exited thread, with
                      the lock dropped */
 

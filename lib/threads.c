@@ -149,7 +149,6 @@ static int start_thread(job_pool *pool, struct job__worker *w)
         return EAGAIN;
     w->started = true;
     w->exited = false;
-    w->joined = false;
     name_worker(pool, w);
     alive =
         atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) + 1;
@@ -170,7 +169,7 @@ static struct job__worker *free_place(job_pool *pool)
     for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         struct job__worker *w = &pool->workers[i];
 
-        if (!w->started || w->joined)
+        if (!w->started)
             return w;
         if (w->exited && !w->reaping && exited == NULL)
             exited = w;
@@ -181,7 +180,7 @@ static struct job__worker *free_place(job_pool *pool)
         (void)pthread_join(exited->thread, NULL);
         (void)pthread_mutex_lock(&pool->lock);
         exited->reaping = false;
-        exited->joined = true;
+        exited->started = false;
         (void)pthread_cond_broadcast(&pool->stopped_cond);
     }
     return exited;
@@ -237,13 +236,13 @@ void job__workers_join(job_pool *pool)
         (void)pthread_mutex_lock(&pool->lock);
         while (w->reaping) /* growth is joining it */
             (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
-        join = w->started && !w->joined;
+        join = w->started;
         (void)pthread_mutex_unlock(&pool->lock);
         if (!join)
             continue;
         (void)pthread_join(w->thread, NULL);
         (void)pthread_mutex_lock(&pool->lock);
-        w->joined = true;
+        w->started = false;
         (void)pthread_mutex_unlock(&pool->lock);
     }
 }
