@@ -264,22 +264,6 @@ int job_pool_wait_idle(job_pool *pool)
     return own ? EDEADLK : 0;
 }
 
-/* Joins every thread, once every one has run its stop hook and is
- * returning, and moves to STOPPED; pool->lock must be held.  The joins are
- * made without the lock: a thread's exit runs its thread-specific data
- * destructors, which may call into the pool (wait_idle, stats).  joining
- * keeps a second caller from joining the same threads and growth from
- * starting one meanwhile. */
-static void join_and_stop(job_pool *pool)
-{
-    pool->joining = true;
-    (void)pthread_mutex_unlock(&pool->lock);
-    job__workers_join(pool);
-    (void)pthread_mutex_lock(&pool->lock);
-    pool->state = JOB__STOPPED;
-    (void)pthread_cond_broadcast(&pool->stopped_cond);
-}
-
 /* The shutdown of both public forms; timeout_ns NULL waits without end. */
 static int shutdown_within(job_pool *pool, const uint64_t *timeout_ns)
 {
@@ -307,7 +291,18 @@ static int shutdown_within(job_pool *pool, const uint64_t *timeout_ns)
         if (atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) ==
                 0 &&
             !pool->joining) {
-            join_and_stop(pool);
+            /* Every thread has run its stop hook and is returning: join
+             * them and move to STOPPED.  The joins are made without the
+             * lock: a thread's exit runs its thread-specific data
+             * destructors, which may call into the pool (wait_idle,
+             * stats).  joining keeps a second caller from joining the
+             * same threads and growth from starting one meanwhile. */
+            pool->joining = true;
+            (void)pthread_mutex_unlock(&pool->lock);
+            job__workers_join(pool);
+            (void)pthread_mutex_lock(&pool->lock);
+            pool->state = JOB__STOPPED;
+            (void)pthread_cond_broadcast(&pool->stopped_cond);
             break;
         }
         if (timed_out)
