@@ -54,22 +54,6 @@
 
 #include <errno.h>
 
-int job__idle_init(job_pool *pool)
-{
-    int rc = pthread_mutex_init(&pool->idle_lock, NULL);
-
-    JOB__ATOMIC_FIELD(&pool->nparked);
-    JOB__ATOMIC_FIELD(&pool->nlive);
-    JOB__ATOMIC_FIELD(&pool->nexiting);
-    JOB__ATOMIC_FIELD(&pool->nspinning);
-    return rc;
-}
-
-void job__idle_fini(job_pool *pool)
-{
-    (void)pthread_mutex_destroy(&pool->idle_lock);
-}
-
 /* Adds delta to a counter stored under idle_lock. */
 static void count(_Atomic unsigned *n, int delta)
 {
@@ -251,6 +235,11 @@ static bool leave_if_idle(job_pool *pool, struct job__worker *w)
     return leave;
 }
 
+static uint64_t idle_timeout_ns(const job_pool *pool)
+{
+    return (uint64_t)pool->cfg.idle_timeout_ms * 1000000u;
+}
+
 /* Sleeps until a waker sets w->wake.  A worker of an elastic pool looks
  * every idle_timeout whether it can leave.  Returns true when it must. */
 static bool sleep_parked(job_pool *pool, struct job__worker *w)
@@ -258,22 +247,20 @@ static bool sleep_parked(job_pool *pool, struct job__worker *w)
     struct timespec deadline;
 
     if (pool->elastic)
-        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
+        job__deadline_after(&deadline, idle_timeout_ns(pool));
     (void)pthread_mutex_lock(&w->park_lock);
     while (!w->wake) {
-        if (!pool->elastic) {
+        if (!pool->elastic)
             (void)pthread_cond_wait(&w->park_cond, &w->park_lock);
-            continue;
+        else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock,
+                                        &deadline) == ETIMEDOUT &&
+                 !w->wake) {
+            (void)pthread_mutex_unlock(&w->park_lock);
+            if (leave_if_idle(pool, w))
+                return true;
+            job__deadline_after(&deadline, idle_timeout_ns(pool));
+            (void)pthread_mutex_lock(&w->park_lock);
         }
-        if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &deadline) !=
-                ETIMEDOUT ||
-            w->wake)
-            continue;
-        (void)pthread_mutex_unlock(&w->park_lock);
-        if (leave_if_idle(pool, w))
-            return true;
-        job__deadline_after(&deadline, pool->cfg.idle_timeout_ns);
-        (void)pthread_mutex_lock(&w->park_lock);
     }
     w->wake = false;
     (void)pthread_mutex_unlock(&w->park_lock);

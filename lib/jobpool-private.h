@@ -116,6 +116,9 @@ struct job__queue {
 };
 
 /* queue.c */
+/* Makes an empty queue in memory the caller zeroed (the pool and lanes
+ * are allocated zeroed): but for its locks and block_slots, an empty
+ * queue is all zeros. */
 int job__queue_init(struct job__queue *q, size_t block_slots);
 void job__queue_destroy(struct job__queue *q);
 /* Appends a job and publishes it; tail_lock must be held.  Returns 0 or
@@ -170,10 +173,10 @@ struct job__worker {
     unsigned turn;   /* only its thread: jobs it took there in a row */
     /* A place is reused by a later thread once its thread has exited and
      * been joined. */
-    bool started; /* pool->lock: pthread_create succeeded */
+    bool started; /* pool->lock: pthread_create succeeded, and
+                     pthread_join has not returned */
     bool exited;  /* pool->lock: the thread ran its stop hook and is
                      returning */
-    bool joined;  /* pool->lock: pthread_join returned */
     bool reaping; /* pool->lock: growth is joining the exited thread, with
                      the lock dropped */
 
@@ -205,19 +208,6 @@ enum {
     JOB__NO_WORKER = -2 /* an elastic pool has no worker to run it */
 };
 
-/* options.c: the options of job_pool_create() as the library uses them. */
-struct job__settings {
-    unsigned min_threads;
-    unsigned max_threads; /* equal to min_threads for a fixed-size pool */
-    uint64_t idle_timeout_ns;
-    size_t queue_limit;
-    enum job_overflow overflow;
-    size_t stack_size; /* 0 = the system's default */
-    job_thread_hook thread_start;
-    job_thread_hook thread_stop;
-    void *thread_hook_arg;
-    char name[16]; /* worker name prefix, NUL-terminated */
-};
 struct job_pool {
     struct job__shard shards[JOB__SHARDS];
 
@@ -225,8 +215,14 @@ struct job_pool {
     alignas(JOB__CACHELINE) _Atomic bool stopping; /* stored with every
                                                       shard's tail_lock held
                                                       (job__gate_close) */
-    bool elastic;                   /* cfg.min_threads < cfg.max_threads */
-    struct job__settings cfg;       /* cfg.max_threads places in workers[] */
+    bool elastic; /* cfg.min_threads < cfg.max_threads */
+    /* The options of job_pool_create() as the library uses them, every
+     * default filled in (options.c): min_threads and max_threads always
+     * set, equal for a fixed-size pool; threads 0; idle_timeout_ms set
+     * for an elastic pool; name pointing at worker_name.  cfg.max_threads
+     * places in workers[]. */
+    job_pool_options cfg;
+    char worker_name[16];           /* worker name prefix, NUL-terminated */
     pthread_key_t shard_key;        /* a thread's shard in this pool */
     _Atomic uint64_t shards_in_use; /* bit i: shard i was given to a thread;
                                        set under lock */
@@ -290,12 +286,15 @@ struct job_pool {
                                     no thread may start */
 
     /* Fixed at create. */
-    struct job__worker *workers; /* cfg.max_threads places */
-    pthread_attr_t thread_attr;  /* for every worker thread */
+    pthread_attr_t thread_attr; /* for every worker thread */
+    /* cfg.max_threads places, allocated with the pool. */
+    struct job__worker workers[];
 };
 
-int job__settings_from_options(struct job__settings *out,
-                               const job_pool_options *opts);
+/* Checks the caller's options (NULL for the defaults) and copies them
+ * into cfg with every default filled in; name still the caller's.
+ * Returns 0 or EINVAL. */
+int job__options_settle(job_pool_options *cfg, const job_pool_options *opts);
 
 /* clock.c: CLOCK_MONOTONIC time and timed waits. */
 uint64_t job__monotonic_ns(void);
@@ -334,8 +333,6 @@ void job__gate_close(job_pool *pool);
 void job__gate_open(job_pool *pool);
 
 /* idle.c: parking, waking, growing and leaving. */
-int job__idle_init(job_pool *pool);
-void job__idle_fini(job_pool *pool);
 /* After a submit published a job: true when someone may have to be woken
  * or started for it (then job__wake_or_grow()).  Loads only. */
 static inline bool job__may_need_worker(job_pool *pool)

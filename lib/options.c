@@ -33,11 +33,10 @@ void job_pool_options_init_sized(job_pool_options *opts, size_t struct_size)
 {
     if (opts == NULL || struct_size < OPTIONS_V1_SIZE)
         return;
-    /* Fields this library does not know default to zero. */
+    /* Every field defaults to zero (threads 0, name NULL), and so do those
+     * this library does not know. */
     memset(opts, 0, struct_size);
     opts->struct_size = struct_size;
-    opts->threads = 0;
-    opts->name = NULL;
 }
 
 /* True when the bytes of a newer caller's struct past the end of ours are
@@ -102,7 +101,8 @@ void job__copy_out(void *out, size_t struct_size, void *snapshot,
     memcpy(out, snapshot, struct_size);
 }
 
-static int thread_counts(struct job__settings *out, const job_pool_options *o)
+/* Fills in the thread counts of a fixed-size or an elastic pool. */
+static int thread_counts(job_pool_options *o)
 {
     if (o->threads > JOB_POOL_THREADS_MAX ||
         o->max_threads > JOB_POOL_THREADS_MAX)
@@ -110,51 +110,34 @@ static int thread_counts(struct job__settings *out, const job_pool_options *o)
     if (o->max_threads == 0) {
         if (o->min_threads != 0)
             return EINVAL;
-        out->min_threads = o->threads != 0 ? o->threads : usable_cpus();
-        out->max_threads = out->min_threads;
+        o->min_threads = o->threads != 0 ? o->threads : usable_cpus();
+        o->max_threads = o->min_threads;
+        o->threads = 0;
         return 0;
     }
     if (o->threads != 0 || o->min_threads > o->max_threads)
         return EINVAL;
-    out->min_threads = o->min_threads;
-    out->max_threads = o->max_threads;
-    out->idle_timeout_ns =
-        (uint64_t)(o->idle_timeout_ms != 0 ? o->idle_timeout_ms
-                                           : DEFAULT_IDLE_TIMEOUT_MS) *
-        1000000u;
+    if (o->idle_timeout_ms == 0)
+        o->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
     return 0;
 }
 
-int job__settings_from_options(struct job__settings *out,
-                               const job_pool_options *opts)
+int job__options_settle(job_pool_options *cfg, const job_pool_options *opts)
 {
-    job_pool_options o;
-    int rc = job__copy_in(&o, sizeof o, opts, OPTIONS_V1_SIZE);
+    int rc = job__copy_in(cfg, sizeof *cfg, opts, OPTIONS_V1_SIZE);
 
-    memset(out, 0, sizeof *out);
+    if (rc == 0)
+        rc = thread_counts(cfg);
     if (rc != 0)
         return rc;
-    rc = thread_counts(out, &o);
-    if (rc != 0)
-        return rc;
-    switch (o.overflow) {
-    case JOB_OVERFLOW_REJECT:
-    case JOB_OVERFLOW_BLOCK:
-    case JOB_OVERFLOW_CALLER_RUNS:
-        break;
-    default:
+    /* The policies are numbered from 0 (jobpool.h); the cast also refuses a
+     * negative value. */
+    if ((unsigned)cfg->overflow > JOB_OVERFLOW_CALLER_RUNS)
         return EINVAL;
-    }
-    if (o.stack_size != 0 && o.stack_size < (size_t)PTHREAD_STACK_MIN)
+    if (cfg->stack_size != 0 && cfg->stack_size < (size_t)PTHREAD_STACK_MIN)
         return EINVAL;
-    out->queue_limit = o.queue_limit;
-    out->overflow = o.overflow;
-    out->stack_size = o.stack_size;
-    out->thread_start = o.thread_start;
-    out->thread_stop = o.thread_stop;
-    out->thread_hook_arg = o.thread_hook_arg;
-    (void)strncpy(out->name, o.name != NULL ? o.name : DEFAULT_NAME,
-                  sizeof out->name - 1);
+    if (cfg->name == NULL)
+        cfg->name = DEFAULT_NAME;
     return 0;
 }
 

@@ -102,66 +102,60 @@ static void begin_drain(job_pool *pool)
     job__notify_space_waiters(pool);
 }
 
+/* The pool's mutexes and condition variables, for init and fini.  Every
+ * condition variable times its waits on CLOCK_MONOTONIC; idle_cond is
+ * never waited on with a deadline, which makes no difference to it. */
+#define POOL_LOCKS(pool)                                                       \
+    {                                                                          \
+        &(pool)->lock, &(pool)->space_lock, &(pool)->lanes_lock,               \
+            &(pool)->idle_lock                                                 \
+    }
+#define POOL_CONDS(pool)                                                       \
+    {                                                                          \
+        &(pool)->idle_cond, &(pool)->stopped_cond, &(pool)->space_cond         \
+    }
+enum { NLOCKS = 4, NCONDS = 3 };
+
+static void pool_sync_fini(job_pool *pool, size_t nlocks, size_t nconds)
+{
+    pthread_mutex_t *locks[NLOCKS] = POOL_LOCKS(pool);
+    pthread_cond_t *conds[NCONDS] = POOL_CONDS(pool);
+
+    while (nconds > 0)
+        (void)pthread_cond_destroy(conds[--nconds]);
+    while (nlocks > 0)
+        (void)pthread_mutex_destroy(locks[--nlocks]);
+}
+
+/* Initialises them all, or none: on failure, what was made is destroyed. */
 static int pool_sync_init(job_pool *pool)
 {
-    int rc = pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_t *locks[NLOCKS] = POOL_LOCKS(pool);
+    pthread_cond_t *conds[NCONDS] = POOL_CONDS(pool);
+    size_t nlocks = 0, nconds = 0;
+    int rc = 0;
 
+    while (rc == 0 && nlocks < NLOCKS)
+        if ((rc = pthread_mutex_init(locks[nlocks], NULL)) == 0)
+            nlocks++;
+    while (rc == 0 && nconds < NCONDS)
+        if ((rc = job__monotonic_cond_init(conds[nconds])) == 0)
+            nconds++;
     if (rc != 0)
-        return rc;
-    rc = pthread_cond_init(&pool->idle_cond, NULL);
-    if (rc != 0)
-        goto fail_idle;
-    rc = job__monotonic_cond_init(&pool->stopped_cond);
-    if (rc != 0)
-        goto fail_stopped;
-    rc = job__monotonic_cond_init(&pool->space_cond);
-    if (rc != 0)
-        goto fail_space;
-    rc = pthread_mutex_init(&pool->space_lock, NULL);
-    if (rc != 0)
-        goto fail_space_lock;
-    rc = pthread_mutex_init(&pool->lanes_lock, NULL);
-    if (rc != 0)
-        goto fail_lanes_lock;
-    rc = job__idle_init(pool);
-    if (rc != 0)
-        goto fail_idle_lock;
-    return 0;
-
-fail_idle_lock:
-    (void)pthread_mutex_destroy(&pool->lanes_lock);
-fail_lanes_lock:
-    (void)pthread_mutex_destroy(&pool->space_lock);
-fail_space_lock:
-    (void)pthread_cond_destroy(&pool->space_cond);
-fail_space:
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-fail_stopped:
-    (void)pthread_cond_destroy(&pool->idle_cond);
-fail_idle:
-    (void)pthread_mutex_destroy(&pool->lock);
+        pool_sync_fini(pool, nlocks, nconds);
     return rc;
 }
 
-static void pool_sync_fini(job_pool *pool)
+/* A zeroed pool, with its places, carrying the settled options, or NULL. */
+static job_pool *pool_alloc(const job_pool_options *cfg)
 {
-    job__idle_fini(pool);
-    (void)pthread_mutex_destroy(&pool->lanes_lock);
-    (void)pthread_mutex_destroy(&pool->space_lock);
-    (void)pthread_cond_destroy(&pool->space_cond);
-    (void)pthread_cond_destroy(&pool->stopped_cond);
-    (void)pthread_cond_destroy(&pool->idle_cond);
-    (void)pthread_mutex_destroy(&pool->lock);
-}
-
-/* A zeroed pool carrying the settings, or NULL. */
-static job_pool *pool_alloc(const struct job__settings *settings)
-{
+    size_t size =
+        sizeof(job_pool) + cfg->max_threads * sizeof(struct job__worker);
     job_pool *pool = NULL;
 
-    if (posix_memalign((void **)&pool, JOB__CACHELINE, sizeof *pool) != 0)
+    if (posix_memalign((void **)&pool, JOB__CACHELINE, size) != 0)
         return NULL;
-    memset(pool, 0, sizeof *pool);
+    memset(pool, 0, size);
     JOB__ATOMIC_FIELD(&pool->stopping);
     JOB__ATOMIC_FIELD(&pool->shards_in_use);
     JOB__ATOMIC_FIELD(&pool->queued_now);
@@ -176,23 +170,30 @@ static job_pool *pool_alloc(const struct job__settings *settings)
     JOB__ATOMIC_FIELD(&pool->thread_start_failures);
     JOB__ATOMIC_FIELD(&pool->threads_alive);
     JOB__ATOMIC_FIELD(&pool->threads_peak);
-    pool->cfg = *settings;
-    pool->elastic = settings->min_threads < settings->max_threads;
+    JOB__ATOMIC_FIELD(&pool->nparked);
+    JOB__ATOMIC_FIELD(&pool->nlive);
+    JOB__ATOMIC_FIELD(&pool->nexiting);
+    JOB__ATOMIC_FIELD(&pool->nspinning);
+    pool->cfg = *cfg;
+    /* The caller's name may not outlive create: the pool keeps a copy. */
+    (void)strncpy(pool->worker_name, cfg->name, sizeof pool->worker_name - 1);
+    pool->cfg.name = pool->worker_name;
+    pool->elastic = cfg->min_threads < cfg->max_threads;
     return pool;
 }
 
 int job_pool_create(job_pool **out, const job_pool_options *opts)
 {
-    struct job__settings settings;
+    job_pool_options cfg;
     job_pool *pool;
     int rc;
 
     if (out == NULL)
         return EINVAL;
-    rc = job__settings_from_options(&settings, opts);
+    rc = job__options_settle(&cfg, opts);
     if (rc != 0)
         return rc;
-    pool = pool_alloc(&settings);
+    pool = pool_alloc(&cfg);
     if (pool == NULL)
         return ENOMEM;
     rc = job__shards_init(pool);
@@ -216,7 +217,7 @@ fail_threads:
     job__workers_join(pool);
     job__workers_fini(pool);
 fail_workers:
-    pool_sync_fini(pool);
+    pool_sync_fini(pool, NLOCKS, NCONDS);
 fail_sync:
     job__shards_fini(pool);
 fail_queue:
@@ -263,28 +264,17 @@ int job_pool_wait_idle(job_pool *pool)
     return own ? EDEADLK : 0;
 }
 
-/* Joins every thread, once every one has run its stop hook and is
- * returning, and moves to STOPPED; pool->lock must be held.  The joins are
- * made without the lock: a thread's exit runs its thread-specific data
- * destructors, which may call into the pool (wait_idle, stats).  joining
- * keeps a second caller from joining the same threads and growth from
- * starting one meanwhile. */
-static void join_and_stop(job_pool *pool)
+/* The shutdown of both public forms; timeout_ns NULL waits without end. */
+static int shutdown_within(job_pool *pool, const uint64_t *timeout_ns)
 {
-    pool->joining = true;
-    (void)pthread_mutex_unlock(&pool->lock);
-    job__workers_join(pool);
-    (void)pthread_mutex_lock(&pool->lock);
-    pool->state = JOB__STOPPED;
-    (void)pthread_cond_broadcast(&pool->stopped_cond);
-}
-
-/* The shutdown of both public forms; deadline NULL waits without end. */
-static int shutdown_until(job_pool *pool, const struct timespec *deadline)
-{
+    struct timespec deadline;
     bool timed_out = false, own;
     int cancel_state;
 
+    if (pool == NULL)
+        return EINVAL;
+    if (timeout_ns != NULL)
+        job__deadline_after(&deadline, *timeout_ns);
     /* Not a cancellation point (see jobpool.h), like wait_idle. */
     (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     (void)pthread_mutex_lock(&pool->lock);
@@ -301,15 +291,26 @@ static int shutdown_until(job_pool *pool, const struct timespec *deadline)
         if (atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) ==
                 0 &&
             !pool->joining) {
-            join_and_stop(pool);
+            /* Every thread has run its stop hook and is returning: join
+             * them and move to STOPPED.  The joins are made without the
+             * lock: a thread's exit runs its thread-specific data
+             * destructors, which may call into the pool (wait_idle,
+             * stats).  joining keeps a second caller from joining the
+             * same threads and growth from starting one meanwhile. */
+            pool->joining = true;
+            (void)pthread_mutex_unlock(&pool->lock);
+            job__workers_join(pool);
+            (void)pthread_mutex_lock(&pool->lock);
+            pool->state = JOB__STOPPED;
+            (void)pthread_cond_broadcast(&pool->stopped_cond);
             break;
         }
         if (timed_out)
             break;
-        if (deadline == NULL)
+        if (timeout_ns == NULL)
             (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
         else if (pthread_cond_timedwait(&pool->stopped_cond, &pool->lock,
-                                        deadline) == ETIMEDOUT)
+                                        &deadline) == ETIMEDOUT)
             timed_out = true; /* one last look, then give up */
     }
     timed_out = pool->state != JOB__STOPPED;
@@ -322,19 +323,12 @@ static int shutdown_until(job_pool *pool, const struct timespec *deadline)
 
 int job_pool_shutdown(job_pool *pool)
 {
-    if (pool == NULL)
-        return EINVAL;
-    return shutdown_until(pool, NULL);
+    return shutdown_within(pool, NULL);
 }
 
 int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
 {
-    struct timespec deadline;
-
-    if (pool == NULL)
-        return EINVAL;
-    job__deadline_after(&deadline, timeout_ns);
-    return shutdown_until(pool, &deadline);
+    return shutdown_within(pool, &timeout_ns);
 }
 
 /* Takes up to CANCEL_BATCH jobs from the head of shard i that were queued
@@ -401,7 +395,7 @@ int job_pool_destroy(job_pool *pool)
     if (rc != 0)
         return rc;
     job__workers_fini(pool);
-    pool_sync_fini(pool);
+    pool_sync_fini(pool, NLOCKS, NCONDS);
     job__shards_fini(pool);
     free(pool);
     return 0;

@@ -46,23 +46,14 @@ int job__queue_init(struct job__queue *q, size_t block_slots)
 {
     int rc = pthread_mutex_init(&q->tail_lock, NULL);
 
+    if (rc == 0 && (rc = lock_init(&q->head_lock)) != 0)
+        (void)pthread_mutex_destroy(&q->tail_lock);
     if (rc != 0)
         return rc == ENOMEM ? ENOMEM : EAGAIN;
-    rc = lock_init(&q->head_lock);
-    if (rc != 0) {
-        (void)pthread_mutex_destroy(&q->tail_lock);
-        return rc == ENOMEM ? ENOMEM : EAGAIN;
-    }
     JOB__ASSERT(block_slots != 0 && (block_slots & (block_slots - 1)) == 0);
-    q->tail_block = NULL;
     q->block_slots = block_slots;
-    q->first = NULL;
-    atomic_init(&q->tail_seq, 0);
     JOB__ATOMIC_FIELD(&q->tail_seq);
-    q->head_block = NULL;
-    atomic_init(&q->tail_seen, 0);
     JOB__ATOMIC_FIELD(&q->tail_seen);
-    atomic_init(&q->head_seq, 0);
     JOB__ATOMIC_FIELD(&q->head_seq);
     return 0;
 }

@@ -64,19 +64,6 @@ static uint64_t in_use(job_pool *pool)
     return atomic_load_explicit(&pool->shards_in_use, memory_order_seq_cst);
 }
 
-bool job__work_visible(job_pool *pool)
-{
-    uint64_t bits = in_use(pool);
-
-    for (; bits != 0; bits &= bits - 1) {
-        unsigned i = (unsigned)__builtin_ctzll(bits);
-
-        if (job__queue_depth(&pool->shards[i].queue) != 0)
-            return true;
-    }
-    return false;
-}
-
 uint64_t job__shards_depth(job_pool *pool)
 {
     uint64_t depth = 0, bits = in_use(pool);
@@ -84,6 +71,11 @@ uint64_t job__shards_depth(job_pool *pool)
     for (; bits != 0; bits &= bits - 1)
         depth += job__queue_depth(&pool->shards[__builtin_ctzll(bits)].queue);
     return depth;
+}
+
+bool job__work_visible(job_pool *pool)
+{
+    return job__shards_depth(pool) != 0;
 }
 
 uint64_t job__shards_submitted(job_pool *pool)

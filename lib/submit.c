@@ -174,7 +174,8 @@ static int attempt(job_pool *pool, job_fn fn, void *ctx, enum room_rule room)
     return rc;
 }
 
-/* After a job was queued: rule 1 of idle.c. */
+/* After a job was queued: rule 1 of idle.c.  Made once per job, by
+ * submit() or job__submit_token(), whichever attempt queued it. */
 static void follow_up(job_pool *pool)
 {
     if (job__may_need_worker(pool))
@@ -246,8 +247,6 @@ static int wait_for_room(job_pool *pool, job_fn fn, void *ctx,
     }
     (void)pthread_mutex_unlock(&pool->space_lock);
     (void)pthread_setcancelstate(cancel_state, NULL);
-    if (rc == 0)
-        follow_up(pool);
     return rc == JOB__FULL ? ETIMEDOUT : rc;
 }
 
@@ -267,19 +266,24 @@ static int queue_with_new_worker(job_pool *pool, job_fn fn, void *ctx,
             break;
     }
     (void)pthread_mutex_unlock(&pool->lock);
-    if (rc == 0)
-        follow_up(pool);
     return rc;
 }
 
-/* Settles a submit that queue_locked() did not accept at once.  timeout_ns
- * is NULL for job_submit_detached(), which follows the overflow policy. */
-static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
-                       const uint64_t *timeout_ns)
+/* Both public submits.  timeout_ns is NULL for job_submit_detached(),
+ * which follows the overflow policy.  The first attempt is the whole of
+ * the fast path; the loop settles a job it did not queue at once. */
+static inline __attribute__((always_inline)) int
+submit(job_pool *pool, job_fn fn, void *ctx, const uint64_t *timeout_ns)
 {
+    int rc;
+
+    if (pool == NULL || fn == NULL)
+        return EINVAL;
+    rc = attempt(pool, fn, ctx, ROOM_CHECKED);
     for (;;) {
         switch (rc) {
         case 0:
+            follow_up(pool);
             return 0;
         case JOB__NO_WORKER:
             rc = queue_with_new_worker(pool, fn, ctx, ROOM_CHECKED);
@@ -303,39 +307,15 @@ static int submit_slow(job_pool *pool, job_fn fn, void *ctx, int rc,
     }
 }
 
-/* The attempt every submit starts with. */
-static inline int submit_fast(job_pool *pool, job_fn fn, void *ctx)
-{
-    int rc = attempt(pool, fn, ctx, ROOM_CHECKED);
-
-    if (rc == 0)
-        follow_up(pool);
-    return rc;
-}
-
 int job_submit_detached(job_pool *pool, job_fn fn, void *ctx)
 {
-    int rc;
-
-    if (pool == NULL || fn == NULL)
-        return EINVAL;
-    rc = submit_fast(pool, fn, ctx);
-    if (rc != 0)
-        rc = submit_slow(pool, fn, ctx, rc, NULL);
-    return rc;
+    return submit(pool, fn, ctx, NULL);
 }
 
 int job_submit_detached_timed(job_pool *pool, job_fn fn, void *ctx,
                               uint64_t timeout_ns)
 {
-    int rc;
-
-    if (pool == NULL || fn == NULL)
-        return EINVAL;
-    rc = submit_fast(pool, fn, ctx);
-    if (rc != 0)
-        rc = submit_slow(pool, fn, ctx, rc, &timeout_ns);
-    return rc;
+    return submit(pool, fn, ctx, &timeout_ns);
 }
 
 int job__submit_token(job_pool *pool, job_fn fn, void *ctx)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Makes place w in zeroed memory: its flags and counters start at zero. */
 static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
 {
     int rc;
@@ -29,9 +30,7 @@ static int place_init(job_pool *pool, struct job__worker *w, unsigned index)
     w->pool = pool;
     w->index = index;
     w->cursor = index;
-    atomic_init(&w->completed, 0);
     JOB__ATOMIC_FIELD(&w->completed);
-    atomic_init(&w->started_jobs, 0);
     JOB__ATOMIC_FIELD(&w->started_jobs);
     rc = pthread_mutex_init(&w->park_lock, NULL);
     if (rc != 0)
@@ -69,9 +68,9 @@ static int thread_attr_init(pthread_attr_t *attr, size_t stack_size)
     return rc;
 }
 
-/* Sets up the places and the thread attributes.  Returns 0,
- * ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on failure
- * nothing is left to free. */
+/* Sets up the places (in the zeroed pool) and the thread attributes.
+ * Returns 0, ENOMEM, EINVAL (the stack size was refused) or EAGAIN; on
+ * failure nothing is left to destroy. */
 int job__workers_init(job_pool *pool)
 {
     unsigned ready = 0;
@@ -79,37 +78,23 @@ int job__workers_init(job_pool *pool)
 
     if (rc != 0)
         return rc == EINVAL ? EINVAL : EAGAIN;
-    rc = posix_memalign((void **)&pool->workers, JOB__CACHELINE,
-                        pool->cfg.max_threads * sizeof *pool->workers);
-    if (rc != 0) {
-        pool->workers = NULL;
-        rc = ENOMEM;
-        goto fail_alloc;
-    }
-    memset(pool->workers, 0, pool->cfg.max_threads * sizeof *pool->workers);
     for (; ready < pool->cfg.max_threads; ready++) {
         rc = place_init(pool, &pool->workers[ready], ready);
         if (rc != 0)
-            goto fail_places;
+            break;
     }
-    return 0;
-
-fail_places:
+    if (rc == 0)
+        return 0;
     while (ready > 0)
         place_fini(&pool->workers[--ready]);
-    free(pool->workers);
-    pool->workers = NULL;
-    rc = rc == ENOMEM ? ENOMEM : EAGAIN;
-fail_alloc:
     (void)pthread_attr_destroy(&pool->thread_attr);
-    return rc;
+    return rc == ENOMEM ? ENOMEM : EAGAIN;
 }
 
 void job__workers_fini(job_pool *pool)
 {
     for (unsigned i = 0; i < pool->cfg.max_threads; i++)
         place_fini(&pool->workers[i]);
-    free(pool->workers);
     (void)pthread_attr_destroy(&pool->thread_attr);
 }
 
@@ -164,7 +149,6 @@ static int start_thread(job_pool *pool, struct job__worker *w)
         return EAGAIN;
     w->started = true;
     w->exited = false;
-    w->joined = false;
     name_worker(pool, w);
     alive =
         atomic_load_explicit(&pool->threads_alive, memory_order_relaxed) + 1;
@@ -172,22 +156,6 @@ static int start_thread(job_pool *pool, struct job__worker *w)
     if (alive > atomic_load_explicit(&pool->threads_peak, memory_order_relaxed))
         atomic_store_explicit(&pool->threads_peak, alive, memory_order_relaxed);
     return 0;
-}
-
-int job__workers_start(job_pool *pool, unsigned n)
-{
-    int rc = 0;
-
-    (void)pthread_mutex_lock(&pool->lock);
-    for (unsigned i = 0; i < n && rc == 0; i++) {
-        /* Reserved before the thread runs: it gives the reservation up in
-         * job__worker_ready(). */
-        job__reserve_start(pool);
-        rc = start_thread(pool, &pool->workers[i]);
-        job__start_done(pool, rc == 0);
-    }
-    (void)pthread_mutex_unlock(&pool->lock);
-    return rc;
 }
 
 /* A place for one more thread, or NULL when every place holds a live
@@ -201,7 +169,7 @@ static struct job__worker *free_place(job_pool *pool)
     for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
         struct job__worker *w = &pool->workers[i];
 
-        if (!w->started || w->joined)
+        if (!w->started)
             return w;
         if (w->exited && !w->reaping && exited == NULL)
             exited = w;
@@ -212,7 +180,7 @@ static struct job__worker *free_place(job_pool *pool)
         (void)pthread_join(exited->thread, NULL);
         (void)pthread_mutex_lock(&pool->lock);
         exited->reaping = false;
-        exited->joined = true;
+        exited->started = false;
         (void)pthread_cond_broadcast(&pool->stopped_cond);
     }
     return exited;
@@ -246,6 +214,19 @@ int job__worker_add_locked(job_pool *pool)
     return rc;
 }
 
+int job__workers_start(job_pool *pool, unsigned n)
+{
+    int rc = 0;
+
+    (void)pthread_mutex_lock(&pool->lock);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        job__reserve_start(pool);
+        rc = job__worker_add_locked(pool);
+    }
+    (void)pthread_mutex_unlock(&pool->lock);
+    return rc;
+}
+
 void job__workers_join(job_pool *pool)
 {
     for (unsigned i = 0; i < pool->cfg.max_threads; i++) {
@@ -255,13 +236,13 @@ void job__workers_join(job_pool *pool)
         (void)pthread_mutex_lock(&pool->lock);
         while (w->reaping) /* growth is joining it */
             (void)pthread_cond_wait(&pool->stopped_cond, &pool->lock);
-        join = w->started && !w->joined;
+        join = w->started;
         (void)pthread_mutex_unlock(&pool->lock);
         if (!join)
             continue;
         (void)pthread_join(w->thread, NULL);
         (void)pthread_mutex_lock(&pool->lock);
-        w->joined = true;
+        w->started = false;
         (void)pthread_mutex_unlock(&pool->lock);
     }
 }
