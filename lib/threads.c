@@ -186,6 +186,12 @@ static struct job__worker *free_place(job_pool *pool)
     return exited;
 }
 
+/* A shutdown joins the threads, or has; pool->lock held. */
+static bool joining_begun(const job_pool *pool)
+{
+    return pool->state == JOB__STOPPED || pool->joining;
+}
+
 int job__worker_add_locked(job_pool *pool)
 {
     struct job__worker *w = NULL;
@@ -195,9 +201,12 @@ int job__worker_add_locked(job_pool *pool)
         pool->cfg.max_threads) {
         rc = EAGAIN; /* a leaving thread stayed instead: not a failure */
     } else {
-        w = free_place(pool);
-        /* Checked after free_place(), which may drop the lock. */
-        if (pool->state == JOB__STOPPED || pool->joining)
+        /* Before free_place(), which would join an exited thread that the
+         * shutdown may be joining too, and after it, since it may drop
+         * the lock. */
+        if (!joining_begun(pool))
+            w = free_place(pool);
+        if (joining_begun(pool))
             rc = ESHUTDOWN;
         else if (w == NULL ||
                  atomic_load_explicit(&pool->nlive, memory_order_relaxed) >=
