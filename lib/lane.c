@@ -120,6 +120,7 @@ void job__lane_run(void *arg)
     job_lane *lane = arg;
     struct job__runner me = {.thread = pthread_self()};
     struct job__slot job;
+    bool others;
 
     (void)pthread_mutex_lock(&lane->lock);
     while (lane_pop(lane, &job)) {
@@ -129,6 +130,7 @@ void job__lane_run(void *arg)
         lane->runners = &me;
         lane_unlock(lane);
         job.fn(job.ctx);
+        others = job__work_visible(lane->pool); /* loads, out of the lock */
         (void)pthread_mutex_lock(&lane->lock);
         job__runner_remove(&lane->runners, &me);
         lane->running--;
@@ -140,8 +142,7 @@ void job__lane_run(void *arg)
          * successor (the pool is shutting down), this call runs the next
          * job itself: a successor would only be taken by the next free
          * worker, after a push, a pop and perhaps a wake-up. */
-        if (job__work_visible(lane->pool) &&
-            job__submit_token(lane->pool, job__lane_run, lane) == 0) {
+        if (others && job__submit_token(lane->pool, job__lane_run, lane) == 0) {
             lane_unlock(lane);
             return;
         }
