@@ -62,7 +62,7 @@ struct job_lane {
                                     cancels): destroy waits for them */
     bool closing;                /* lock: destroy has begun */
     struct job__runner *runners; /* lock: threads running its jobs */
-    /* In the pool's list of lanes until destroy begins. */
+    /* In the pool's list of lanes until destroy has seen it drain. */
     job_lane *next;       /* pool->lanes_lock */
     job_lane **prev_next; /* pool->lanes_lock: what points to this lane */
     /* Statistics; lock. */
