@@ -592,6 +592,15 @@ static void job_mark(void *ctx)
     atomic_fetch_add((atomic_uint *)ctx, 1);
 }
 
+/* Submits n jobs to the lane, job i marking marks[i], which starts at 0. */
+static void submit_marks(job_lane *lane, atomic_uint *marks, int n)
+{
+    for (int i = 0; i < n; i++) {
+        atomic_init(&marks[i], 0);
+        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
+    }
+}
+
 static void assert_handed_in_order(const struct handed *h, atomic_uint *marks,
                                    unsigned n)
 {
@@ -614,10 +623,7 @@ START_TEST(lane_cancel_hands_back_waiting_jobs_in_order)
 
     blockers_init(&b);
     blockers_add_lane(&b, lane, 1);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 5);
     ck_assert_int_eq(job_lane_cancel_queued(lane, handback_record, &h, &count),
                      0);
     ck_assert_uint_eq(count, 5);
@@ -652,10 +658,7 @@ static void pool_cancel_held_lane(job_pool *pool, job_lane *lane,
 
     blockers_init(b);
     blockers_add(b, pool, 1);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 5);
     ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
                      0);
     ck_assert_uint_eq(count, 5);
@@ -735,10 +738,7 @@ START_TEST(lane_cancel_handback_may_resubmit_to_the_same_lane)
 
     blockers_init(&b);
     blockers_add_lane(&b, lane, 1);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 5);
     ck_assert_int_eq(job_lane_cancel_queued(lane, handback_requeue, &r, &count),
                      0);
     /* Only the jobs waiting when the call began: the resubmitted ones
@@ -776,10 +776,7 @@ START_TEST(pool_cancel_hands_back_the_jobs_of_a_lane_at_its_width)
 
     blockers_init(&b);
     blockers_add_lane(&b, lane, k);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 5);
     ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
                      0);
     ck_assert_uint_eq(count, 5);
@@ -814,10 +811,7 @@ START_TEST(shutdown_now_hands_back_the_jobs_waiting_in_a_held_lane)
 
     blockers_init(&b);
     blockers_add_lane(&b, lane, 1);
-    for (int i = 0; i < 10; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 10);
     ck_assert_int_eq(job_pool_shutdown_timed(pool, 0), ETIMEDOUT);
     ck_assert_int_eq(job_pool_cancel_queued(pool, handback_record, &h, &count),
                      0);
@@ -878,10 +872,7 @@ START_TEST(destroy_or_a_full_submit_from_a_lanes_handback_is_edeadlk)
     atomic_init(&m.requeued_ran, 0);
     blockers_init(&b);
     blockers_add_lane(&b, m.lane, 1);
-    for (int i = 0; i < 2; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(m.lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(m.lane, marks, 2);
     if (_i == 0)
         ck_assert_int_eq(
             job_lane_cancel_queued(m.lane, handback_misuse, &m, &count), 0);
@@ -924,10 +915,7 @@ START_TEST(pool_cancel_hands_back_the_jobs_of_a_lane_being_destroyed)
 
     blockers_init(&b);
     blockers_add_lane(&b, lane, 1);
-    for (int i = 0; i < 5; i++) {
-        atomic_init(&marks[i], 0);
-        ck_assert_int_eq(job_submit_lane(lane, job_mark, &marks[i]), 0);
-    }
+    submit_marks(lane, marks, 5);
     ck_assert_int_eq(pthread_create(&d.thread, NULL, lane_destroy_main, &d), 0);
     while (job_submit_lane(lane, job_nothing, NULL) == 0)
         (void)sched_yield(); /* accepted before destroy began: handed back */
