@@ -136,7 +136,10 @@ size_t job__queue_read(struct job__queue *q, uint64_t seq,
             return 0;
     }
     *run = head_slot(q, seq);
-    in_block = q->block_slots - ((size_t)seq & (q->block_slots - 1));
+    /* The block's nslots, not block_slots: that is on the producer's
+     * line. */
+    in_block =
+        q->head_block->nslots - ((size_t)seq & (q->head_block->nslots - 1));
     n = tail - seq < max ? (size_t)(tail - seq) : max;
     return n < in_block ? n : in_block;
 }
