@@ -173,7 +173,8 @@ static inline uint64_t job__queue_depth(struct job__queue *q)
  * refills, and a stale CAS would need its taker stalled across all of
  * them.
  */
-#define JOB__FRONTS 2 /* per shard: workers that can run fronts side by side */
+/* Fronts per shard: workers that can run fronts of one shard side by side. */
+#define JOB__FRONTS 2
 #define JOB__FRONT_SLOTS 64u
 /* A front is filled only from a queue this deep (after the job taken),
  * so that short bursts keep their order of starts. */
