@@ -182,11 +182,11 @@ static bool take_stale_front(job_pool *pool, struct job__worker *w, unsigned i,
 }
 
 /* Takes a job from shard i's queue if it may hold one; an empty queue is
- * passed over without its lock.  With may_fill, under a backlog, also
- * fills an empty front, which w then runs.  (Not at every job: a front's
- * word is the line its filler writes per job.) */
+ * passed over without its lock.  Under a backlog, as the consumers' own
+ * line tells it (tail_seen, not the producer's tail_seq), also fills an
+ * empty front, which w then runs. */
 static bool take_from(job_pool *pool, struct job__worker *w, unsigned i,
-                      bool may_fill, struct job__slot *out)
+                      struct job__slot *out)
 {
     struct job__shard *shard = &pool->shards[i];
     struct job__queue *q = &shard->queue;
@@ -205,7 +205,10 @@ static bool take_from(job_pool *pool, struct job__worker *w, unsigned i,
         (void)pthread_mutex_lock(&q->head_lock);
     }
     taken = job__queue_pop(q, out);
-    if (taken && may_fill && job__queue_depth(q) >= JOB__FRONT_MIN_DEPTH &&
+    if (taken &&
+        atomic_load_explicit(&q->tail_seen, memory_order_relaxed) -
+                atomic_load_explicit(&q->head_seq, memory_order_relaxed) >=
+            JOB__FRONT_MIN_DEPTH &&
         (f = empty_front(shard)) != NULL) {
         fill_front(shard, f);
         w->filled = f;
@@ -225,12 +228,10 @@ static bool take_any_front(job_pool *pool, struct job__slot *out)
     return false;
 }
 
-/* job__shards_take() past the front w filled: ran_out when w had one,
- * which it has just emptied. */
-__attribute__((noinline)) static bool take_elsewhere(job_pool *pool,
-                                                     struct job__worker *w,
-                                                     bool ran_out,
-                                                     struct job__slot *out)
+/* job__shards_take() past the front w filled.  Not inlined there, so that
+ * taking from that front, most takes under a backlog, is a short call. */
+__attribute__((noinline)) static bool
+take_elsewhere(job_pool *pool, struct job__worker *w, struct job__slot *out)
 {
     uint64_t bits;
 
@@ -238,7 +239,7 @@ __attribute__((noinline)) static bool take_elsewhere(job_pool *pool,
      * not pass each shard's head between them at every job, then moves
      * on, so that every thread's jobs get their turn.  On its way to a
      * shard it looks at the shard's fronts. */
-    if (w->turn != 0 && take_from(pool, w, w->cursor, ran_out, out)) {
+    if (w->turn != 0 && take_from(pool, w, w->cursor, out)) {
         if (++w->turn == JOB__TURN) {
             w->turn = 0;
             w->cursor = (w->cursor + 1) % JOB__SHARDS;
@@ -256,7 +257,7 @@ __attribute__((noinline)) static bool take_elsewhere(job_pool *pool,
             w->turn = 0; /* so that the next take looks again */
             return true;
         }
-        if (take_from(pool, w, i, true, out)) {
+        if (take_from(pool, w, i, out)) {
             w->cursor = i;
             w->turn = 1;
             return true;
@@ -269,13 +270,11 @@ __attribute__((noinline)) static bool take_elsewhere(job_pool *pool,
 bool job__shards_take(job_pool *pool, struct job__worker *w,
                       struct job__slot *out)
 {
-    bool ran_out = w->filled != NULL;
-
     /* The front it filled first: its jobs are the oldest of their shard. */
-    if (ran_out && job__front_take(w->filled, out))
+    if (w->filled != NULL && job__front_take(w->filled, out))
         return true;
     w->filled = NULL;
-    return take_elsewhere(pool, w, ran_out, out);
+    return take_elsewhere(pool, w, out);
 }
 
 void job__gate_close(job_pool *pool)
