@@ -213,7 +213,8 @@ static inline unsigned job__front_left(uint64_t w)
 struct job__shard {
     struct job__queue queue;
     /* For queued_peak (submit.c): the deepest this shard has been seen,
-     * and a value of head_seq, so tail_seq - head_bound bounds its depth. */
+     * and a value of job__shard_taken_bound(), so tail_seq - head_bound
+     * bounds its depth. */
     size_t depth_peak;   /* queue.tail_lock */
     uint64_t head_bound; /* queue.tail_lock */
     /* The oldest jobs, taken out of the queue but not yet started; the
@@ -380,6 +381,11 @@ static inline struct job__shard *job__my_shard(job_pool *pool)
 }
 /* True when some shard holds a job (sequentially consistent loads). */
 bool job__work_visible(job_pool *pool);
+/* The jobs of a shard that have left it (started or cancelled), more or
+ * less those being moved to a front at that moment: head_seq less the
+ * jobs in its fronts.  It never decreases, so tail_seq less a value it
+ * had bounds the shard's depth from above. */
+uint64_t job__shard_taken_bound(struct job__shard *shard);
 /* Jobs in all shards, and jobs ever published to them. */
 uint64_t job__shards_depth(job_pool *pool);
 uint64_t job__shards_submitted(job_pool *pool);

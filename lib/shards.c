@@ -78,6 +78,20 @@ static uint64_t shard_depth(job_pool *pool, unsigned i)
     return depth;
 }
 
+uint64_t job__shard_taken_bound(struct job__shard *shard)
+{
+    uint64_t in_fronts = 0;
+
+    /* The fronts before head_seq: a front filled in between is then
+     * counted in neither, and the bound comes out too high by its jobs,
+     * never too low (queued_peak is never above the truth). */
+    for (unsigned k = 0; k < JOB__FRONTS; k++)
+        in_fronts += job__front_left(
+            atomic_load_explicit(&shard->fronts[k].word, memory_order_seq_cst));
+    return atomic_load_explicit(&shard->queue.head_seq, memory_order_seq_cst) -
+           in_fronts;
+}
+
 uint64_t job__shards_depth(job_pool *pool)
 {
     uint64_t depth = 0, bits = in_use(pool);
