@@ -261,12 +261,14 @@ JOB_API int job_pool_destroy(job_pool *pool);
  * job_pool_cancel_queued(), in the order that thread submitted them, and
  * with one worker they start in that order.  Jobs submitted by different
  * threads have no order between them.  With several workers, a job may
- * start after a later one that another worker took, and jobs may finish in
- * any order.  Writes the caller made before the submit are visible to the
- * job.  Safe from any thread, including the pool's own workers.  In steady
- * state the call allocates nothing and makes no system call unless it must
- * wake a sleeping worker (a thread's first submit to a pool may allocate
- * that thread's queue).
+ * start after later ones that another worker took (from a backlog of over
+ * 1024 jobs a worker takes runs of up to 64 at once; they count as queued,
+ * and another worker runs them when that one is blocked in a job), and
+ * jobs may finish in any order.  Writes the caller made before the submit
+ * are visible to the job.  Safe from any thread, including the pool's own
+ * workers.  In steady state the call allocates nothing and makes no system
+ * call unless it must wake a sleeping worker (a thread's first submit to a
+ * pool may allocate that thread's queue).
  *
  * With a queue_limit, a submit to a full queue follows the pool's overflow
  * policy (enum job_overflow).  An elastic pool may start a worker inside

@@ -127,6 +127,15 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx);
 /* Takes the oldest job into *out; head_lock must be held.  Returns false
  * when the queue is empty. */
 bool job__queue_pop(struct job__queue *q, struct job__slot *out);
+/* The two halves of a pop, for taking several jobs at once.  Reads from
+ * job number seq, the oldest not yet read (head_seq, or the one after the
+ * last read), on: points *run at it and returns how many jobs follow it in
+ * its block, at most max, or 0 when there is none.  Then
+ * job__queue_taken_to() takes out every job before seq.  head_lock must be
+ * held from the first read to taken_to. */
+size_t job__queue_read(struct job__queue *q, uint64_t seq,
+                       const struct job__slot **run, size_t max);
+void job__queue_taken_to(struct job__queue *q, uint64_t seq);
 /* True when the queue may hold a job, by the consumers' own line first:
  * tail_seq, which the producer writes, is loaded only when the consumers'
  * last look found the queue empty. */
@@ -146,11 +155,56 @@ static inline uint64_t job__queue_depth(struct job__queue *q)
 }
 
 /*
+ * A shard's fronts: each up to JOB__FRONT_SLOTS jobs that a worker took
+ * from the head of a deep queue in one turn of head_lock, so that it runs
+ * them without moving the queue's head line between the CPUs at every
+ * job.  They stay queued: anyone takes them, one at a time, by a
+ * compare-and-swap on word, the worker that filled the front first, and
+ * the others when it stops moving (its filler is blocked in a job) or when
+ * the queues are empty (shards.c).
+ *
+ * word packs a generation (bits 16..63), the next slot to take (8..15) and
+ * the end (0..7).  A taker reads the slot and then moves next on with a
+ * CAS that expects the word it read, generation included; the front is
+ * refilled (under head_lock, generation + 1) only once next == end, when
+ * no CAS can succeed, so a CAS that succeeds took what it read.  The slots
+ * are atomic only so that a taker's early read of a slot being refilled is
+ * not a data race; its CAS then fails.  Generations wrap after 2^48
+ * refills, and a stale CAS would need its taker stalled across all of
+ * them.
+ */
+/* Fronts per shard: workers that can run fronts of one shard side by side. */
+#define JOB__FRONTS 2
+#define JOB__FRONT_SLOTS 64u
+/* A front is filled only from a queue this deep (after the job taken),
+ * so that short bursts keep their order of starts. */
+#define JOB__FRONT_MIN_DEPTH 1024u
+#define JOB__FRONT_NEXT_SHIFT 8
+#define JOB__FRONT_GEN_SHIFT 16
+_Static_assert(JOB__FRONT_SLOTS < 256, "next and end are 8-bit fields");
+struct job__front {
+    _Atomic uint64_t word; /* see above: stored when refilled under the
+                              queue's head_lock, by a CAS otherwise */
+    uint64_t seq;          /* queue.head_lock: sequence number of slot 0 */
+    struct {
+        _Atomic(job_fn) fn;
+        _Atomic(void *) ctx;
+    } slots[JOB__FRONT_SLOTS];
+};
+/* Jobs left in a front whose word is w. */
+static inline unsigned job__front_left(uint64_t w)
+{
+    return (unsigned)(w & 0xffu) -
+           (unsigned)(w >> JOB__FRONT_NEXT_SHIFT & 0xffu);
+}
+
+/*
  * A shard: the queue of the threads that submit through it.  Each
  * submitting thread is given a shard on its first submit to the pool and
- * keeps it, so its jobs are taken in the order it submitted them, and in
- * steady state a shard has one producer: no two threads write the same
- * line per job.  Threads past the JOB__SHARDS-th share earlier shards.
+ * keeps it, so its jobs are taken in the order it submitted them (a front
+ * is filled from the queue's head), and in steady state a shard has one
+ * producer: no two threads write the same line per job.  Threads past the
+ * JOB__SHARDS-th share earlier shards.
  */
 #define JOB__SHARDS                                                            \
     32 /* bits of shards_in_use; the gate holds them all,                      \
@@ -159,9 +213,13 @@ static inline uint64_t job__queue_depth(struct job__queue *q)
 struct job__shard {
     struct job__queue queue;
     /* For queued_peak (submit.c): the deepest this shard has been seen,
-     * and a value of head_seq, so tail_seq - head_bound bounds its depth. */
+     * and a value of job__shard_taken_bound(), so tail_seq - head_bound
+     * bounds its depth. */
     size_t depth_peak;   /* queue.tail_lock */
     uint64_t head_bound; /* queue.tail_lock */
+    /* The oldest jobs, taken out of the queue but not yet started; the
+     * fronts' jobs follow each other in the order of their seq. */
+    alignas(JOB__CACHELINE) struct job__front fronts[JOB__FRONTS];
 };
 
 /* One worker thread, or a free place for one in an elastic pool. */
@@ -171,6 +229,11 @@ struct job__worker {
     unsigned index;
     unsigned cursor; /* only its thread: the shard it looks at first */
     unsigned turn;   /* only its thread: jobs it took there in a row */
+    /* Only its thread: the front it filled last, or NULL. */
+    struct job__front *filled;
+    /* Only its thread: each front's word at its last look, to see whether
+     * the front has moved since (shards.c). */
+    uint64_t fronts_seen[JOB__SHARDS][JOB__FRONTS];
     /* A place is reused by a later thread once its thread has exited and
      * been joined. */
     bool started; /* pool->lock: pthread_create succeeded, and
@@ -318,11 +381,20 @@ static inline struct job__shard *job__my_shard(job_pool *pool)
 }
 /* True when some shard holds a job (sequentially consistent loads). */
 bool job__work_visible(job_pool *pool);
+/* The jobs of a shard that have left it (started or cancelled), more or
+ * less those being moved to a front at that moment: head_seq less the
+ * jobs in its fronts.  It never decreases, so tail_seq less a value it
+ * had bounds the shard's depth from above. */
+uint64_t job__shard_taken_bound(struct job__shard *shard);
 /* Jobs in all shards, and jobs ever published to them. */
 uint64_t job__shards_depth(job_pool *pool);
 uint64_t job__shards_submitted(job_pool *pool);
-/* Takes a job from the first shard with one, from w's cursor on.  Returns
- * false when every shard was empty. */
+/* Takes the next job of front f into *out; false when f is empty. */
+bool job__front_take(struct job__front *f, struct job__slot *out);
+/* Takes a job for worker w: from the front it filled, else from a front
+ * that has not moved since its last look, else from the first shard with
+ * a job, from w's cursor on, else from any front.  Returns false when
+ * every shard and front was empty. */
 #define JOB__TURN 32
 bool job__shards_take(job_pool *pool, struct job__worker *w,
                       struct job__slot *out);

@@ -331,15 +331,43 @@ int job_pool_shutdown_timed(job_pool *pool, uint64_t timeout_ns)
     return shutdown_within(pool, &timeout_ns);
 }
 
-/* Takes up to CANCEL_BATCH jobs from the head of shard i that were queued
- * before sequence number end.  Returns how many. */
+/* The shard's nonempty front whose next job is the oldest, if that job
+ * was queued before sequence number end; else NULL.  Its queue's head_lock
+ * must be held, so that no front is refilled. */
+static struct job__front *oldest_front(struct job__shard *shard, uint64_t end)
+{
+    struct job__front *oldest = NULL;
+    uint64_t oldest_seq = end;
+
+    for (unsigned k = 0; k < JOB__FRONTS; k++) {
+        struct job__front *f = &shard->fronts[k];
+        uint64_t w = atomic_load_explicit(&f->word, memory_order_acquire);
+        uint64_t seq = f->seq + (w >> JOB__FRONT_NEXT_SHIFT & 0xffu);
+
+        if (job__front_left(w) != 0 && seq < oldest_seq) {
+            oldest = f;
+            oldest_seq = seq;
+        }
+    }
+    return oldest;
+}
+
+/* Takes up to CANCEL_BATCH jobs from the head of shard i (its front, then
+ * its queue) that were queued before sequence number end.  Returns how
+ * many. */
 static size_t take_batch(job_pool *pool, unsigned i, uint64_t end,
                          struct job__slot batch[CANCEL_BATCH])
 {
-    struct job__queue *q = &pool->shards[i].queue;
+    struct job__shard *shard = &pool->shards[i];
+    struct job__queue *q = &shard->queue;
+    struct job__front *f;
     size_t n = 0;
 
     (void)pthread_mutex_lock(&q->head_lock);
+    /* The fronts first, oldest job first: their jobs are older than the
+     * queue's.  A take that fails found its front emptied meanwhile. */
+    while (n < CANCEL_BATCH && (f = oldest_front(shard, end)) != NULL)
+        n += job__front_take(f, &batch[n]);
     while (n < CANCEL_BATCH &&
            atomic_load_explicit(&q->head_seq, memory_order_relaxed) < end &&
            job__queue_pop(q, &batch[n]))

@@ -101,8 +101,9 @@ int job__queue_push(struct job__queue *q, job_fn fn, void *ctx)
     return 0;
 }
 
-/* The slot of job number head, which exists; moves the consumer to the
- * next block when the current one is used up.  head_lock must be held. */
+/* The slot of job number head, which exists and is the oldest not yet
+ * read; moves the consumer to the next block when the current one is used
+ * up.  head_lock must be held. */
 static struct job__slot *head_slot(struct job__queue *q, uint64_t head)
 {
     struct job__block *b = q->head_block;
@@ -121,20 +122,41 @@ static struct job__slot *head_slot(struct job__queue *q, uint64_t head)
     return &b->slots[index];
 }
 
+size_t job__queue_read(struct job__queue *q, uint64_t seq,
+                       const struct job__slot **run, size_t max)
+{
+    uint64_t tail = atomic_load_explicit(&q->tail_seen, memory_order_relaxed);
+    size_t n, in_block;
+
+    if (seq == tail) {
+        tail = atomic_load_explicit(&q->tail_seq, memory_order_acquire);
+        JOB__HAPPENS_AFTER(&q->tail_seq);
+        atomic_store_explicit(&q->tail_seen, tail, memory_order_relaxed);
+        if (seq == tail)
+            return 0;
+    }
+    *run = head_slot(q, seq);
+    /* The block's nslots, not block_slots: that is on the producer's
+     * line. */
+    in_block =
+        q->head_block->nslots - ((size_t)seq & (q->head_block->nslots - 1));
+    n = tail - seq < max ? (size_t)(tail - seq) : max;
+    return n < in_block ? n : in_block;
+}
+
+void job__queue_taken_to(struct job__queue *q, uint64_t seq)
+{
+    atomic_store_explicit(&q->head_seq, seq, memory_order_release);
+}
+
 bool job__queue_pop(struct job__queue *q, struct job__slot *out)
 {
     uint64_t head = atomic_load_explicit(&q->head_seq, memory_order_relaxed);
+    const struct job__slot *job;
 
-    if (head == atomic_load_explicit(&q->tail_seen, memory_order_relaxed)) {
-        uint64_t tail =
-            atomic_load_explicit(&q->tail_seq, memory_order_acquire);
-
-        JOB__HAPPENS_AFTER(&q->tail_seq);
-        atomic_store_explicit(&q->tail_seen, tail, memory_order_relaxed);
-        if (head == tail)
-            return false;
-    }
-    *out = *head_slot(q, head);
-    atomic_store_explicit(&q->head_seq, head + 1, memory_order_release);
+    if (job__queue_read(q, head, &job, 1) == 0)
+        return false;
+    *out = *job;
+    job__queue_taken_to(q, head + 1);
     return true;
 }

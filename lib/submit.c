@@ -101,8 +101,7 @@ static void note_depth(job_pool *pool, struct job__shard *shard)
 
     if (tail - shard->head_bound <= shard->depth_peak + shard->depth_peak / 64)
         return;
-    shard->head_bound =
-        atomic_load_explicit(&shard->queue.head_seq, memory_order_acquire);
+    shard->head_bound = job__shard_taken_bound(shard);
     if (tail - shard->head_bound <= shard->depth_peak)
         return;
     shard->depth_peak = (size_t)(tail - shard->head_bound);

@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Deep backlogs behind a blocked worker.  The 0.2 core let a worker claim
- * runs of 32 jobs from such a backlog ("batches"); the 0.3 core takes one
- * job at a time.  Either way, the jobs behind a blocked worker stay
- * queued, are handed back by a cancel exactly once and in order, and are
- * run by another worker while the first is blocked: these tests keep any
- * future batching honest.  The names say "batch" for the jobs right behind
- * the blocked one.
+ * Deep backlogs behind a blocked worker.  From a backlog of over 1024 jobs
+ * in one thread's queue, a worker takes a run of up to 64 of them at once
+ * into a front of that queue (lib/shards.c); 0.2 called such runs
+ * "batches", and the tests keep that word for the jobs right behind the
+ * blocked one.  Whatever the mechanism, the jobs behind a blocked worker
+ * stay queued, are handed back by a cancel exactly once and in order, are
+ * started in order by a single worker, and are run by another worker
+ * while the first is blocked, before the newer jobs of a long queue.
  */
 #include "helpers.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-/* Deeper than 1024 jobs per thread with two workers: the backlog under
- * which the 0.2 core claimed batches. */
+/* Deeper than 1024 jobs behind the one taken: the backlog under which a
+ * worker fills a front (JOB__FRONT_MIN_DEPTH). */
 #define BACKLOG (2 * 1024 + 200)
 #define LONG_BACKLOG (4 * BACKLOG)
 
@@ -261,6 +263,89 @@ START_TEST(a_stuck_batch_is_taken_before_newer_jobs)
 }
 END_TEST
 
+/* Two workers each block in the first job they start from a deep queue,
+ * each with a run taken behind it: a cancel then hands back every job
+ * that has not started, both runs and the queue, in the order they were
+ * submitted, exactly once. */
+struct first_two {
+    atomic_uint started;       /* jobs started */
+    struct countdown *blocked; /* the first two, once they block */
+    struct latch *gate;        /* lets them go */
+    bool ran[BACKLOG];
+};
+struct first_two_job {
+    struct first_two *shared;
+    unsigned index;
+};
+
+static void job_block_if_first_two(void *ctx)
+{
+    struct first_two_job *j = ctx;
+
+    j->shared->ran[j->index] = true;
+    if (atomic_fetch_add(&j->shared->started, 1) < 2) {
+        countdown_arrive(j->shared->blocked);
+        latch_wait(j->shared->gate);
+    }
+}
+
+START_TEST(cancel_hands_back_two_blocked_workers_runs_in_order)
+{
+    job_pool *pool = pool_new(2);
+    struct latch hold, gate;
+    struct countdown held, blocked;
+    struct gated_job holder = {&held, &hold, NULL};
+    static struct first_two shared;
+    static struct first_two_job jobs[BACKLOG];
+    static struct handback_log back;
+    size_t count = 0;
+    unsigned prev = 0;
+
+    latch_init(&hold);
+    latch_init(&gate);
+    countdown_init(&held, 2);
+    countdown_init(&blocked, 2);
+    memset(&shared, 0, sizeof shared);
+    atomic_init(&shared.started, 0);
+    shared.blocked = &blocked;
+    shared.gate = &gate;
+    back.n = 0;
+    ck_assert_int_eq(job_submit_detached(pool, job_gated, &holder), 0);
+    ck_assert_int_eq(job_submit_detached(pool, job_gated, &holder), 0);
+    countdown_wait(&held);
+    for (unsigned i = 0; i < BACKLOG; i++) {
+        jobs[i] = (struct first_two_job){&shared, i};
+        ck_assert_int_eq(
+            job_submit_detached(pool, job_block_if_first_two, &jobs[i]), 0);
+    }
+    latch_open(&hold);
+    countdown_wait(&blocked);
+
+    ck_assert_int_eq(
+        job_pool_cancel_queued(pool, record_handback, &back, &count), 0);
+    ck_assert_uint_eq(count, BACKLOG - 2);
+    ck_assert_uint_eq(back.n, BACKLOG - 2);
+    for (unsigned k = 0; k < back.n; k++) {
+        const struct first_two_job *j = back.ctx[k];
+
+        ck_assert_ptr_eq((void *)back.fn[k], (void *)job_block_if_first_two);
+        ck_assert(!shared.ran[j->index]);
+        if (k > 0)
+            ck_assert_uint_gt(j->index, prev);
+        prev = j->index;
+    }
+    ck_assert_uint_eq(pool_stats(pool).queued, 0);
+    latch_open(&gate);
+    ck_assert_int_eq(job_pool_wait_idle(pool), 0);
+    ck_assert_uint_eq(atomic_load(&shared.started), 2);
+    ck_assert_int_eq(job_pool_destroy(pool), 0);
+    countdown_destroy(&blocked);
+    countdown_destroy(&held);
+    latch_destroy(&gate);
+    latch_destroy(&hold);
+}
+END_TEST
+
 /* A shutdown drains the batches too: the first worker takes a job that
  * waits for the whole backlog, claiming a batch of it, and the shutdown
  * begins before the second worker is let go; the second must run the
@@ -326,6 +411,7 @@ Suite *batch_suite(void)
     tcase_add_test(tc, one_worker_starts_batched_jobs_in_fifo_order);
     tcase_add_test(tc, a_blocked_owner_does_not_hold_back_its_batch);
     tcase_add_test(tc, a_stuck_batch_is_taken_before_newer_jobs);
+    tcase_add_test(tc, cancel_hands_back_two_blocked_workers_runs_in_order);
     tcase_add_test(tc, shutdown_runs_the_batch_of_a_blocked_owner);
     suite_add_tcase(s, tc);
     return s;
