@@ -37,9 +37,9 @@ extern "C" {
 /* version */
 
 #define JOBPOOL_VERSION_MAJOR 0
-#define JOBPOOL_VERSION_MINOR 2
+#define JOBPOOL_VERSION_MINOR 3
 #define JOBPOOL_VERSION_PATCH 0
-#define JOBPOOL_VERSION_STRING "0.2.0"
+#define JOBPOOL_VERSION_STRING "0.3.0"
 /* One number that compares in release order: 0xMMmmpp. */
 #define JOBPOOL_VERSION_NUMBER                                                 \
     ((JOBPOOL_VERSION_MAJOR << 16) | (JOBPOOL_VERSION_MINOR << 8) |            \
