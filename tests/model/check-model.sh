@@ -161,15 +161,16 @@ status=0
 model=core.pml
 
 # The model as the protocol should be (issue 12 with the fixes of
-# README.md, "Findings"), exhaustively.
+# README.md, "Findings"), exhaustively.  Shards of two jobs or more have
+# fronts (README.md, "Fronts"); with 2x1 jobs no front is ever filled.
 verify fixed pass 1024 "$fixed" "$collapse" "$depth -w24" \
-    "fixed pool: 2 workers, 2x2 jobs, shutdown" || status=1
+    "fixed pool: 2 workers, 2x2 jobs, fronts, shutdown" || status=1
 verify elastic pass 512 "$elastic" "$safety" "$depth -w22" \
     "elastic, max 2: 2x1 jobs, failing starts, timeouts" || status=1
-verify elastic-3-jobs pass 512 "-DELASTIC -DNPROD=1 -DNJOBS=3" "$safety" \
-    "$depth -w22" "elastic, max 2: 1x3 jobs" || status=1
+verify elastic-3-jobs pass 512 "-DELASTIC -DNPROD=1 -DNJOBS=3" "$collapse" \
+    "$depth -w22" "elastic, max 2: 1x3 jobs, fronts" || status=1
 verify one-place pass 512 "-DELASTIC -DMAXT=1" "$collapse" "$depth -w22" \
-    "elastic, max 1: 2x2 jobs, the exit/stay race" || status=1
+    "elastic, max 1: 2x2 jobs, fronts, the exit/stay race" || status=1
 
 # Planted bugs: each must be found.
 for bug in BUG_PUBLISH_AFTER_CHECK BUG_NO_RULE3 BUG_PARK_NO_RECHECK \
@@ -185,6 +186,12 @@ done
 verify BUG_STAY_COUNTS_RESERVED fail 256 \
     "$one_place -DBUG_STAY_COUNTS_RESERVED" "$quick" "$depth -w20" \
     "planted bug, max 1: finding 2 in part" || status=1
+# The fronts' planted bugs need a shard of two jobs or more.
+for bug in BUG_FRONT_ADVANCE_FIRST BUG_FRONT_INVISIBLE BUG_FRONT_LOOK_FIRST \
+    BUG_FRONT_TAKE_NO_CAS BUG_FRONT_FILL_UNLOCKED; do
+    verify "$bug" fail 256 "-DNPROD=1 -DNJOBS=3 -D$bug" "$quick" \
+        "$depth -w20" "planted bug, fixed pool, 1x3 jobs, fronts" || status=1
+done
 
 # The protocol as issue 12 worded it (README.md, "Findings"): each
 # wording the model found wrong must still be found wrong.
