@@ -145,7 +145,8 @@
  *   BUG_FRONT_INVISIBLE      looks (work_visible, depth) ignore fronts
  *   BUG_FRONT_LOOK_FIRST     looks load the front before head and tail
  *                            (not in the looks under the gate)
- *   BUG_FRONT_TAKE_NO_CAS    a front take loads next, then stores next + 1
+ *   BUG_FRONT_TAKE_NO_CAS    the filler's take of its own front loads
+ *                            next, then stores next + 1
  *   BUG_FRONT_FILL_UNLOCKED  a fill does not hold head_lock[s] from the pop
  *                            to the advance
  * The protocol as issue 12 words it, where the model found it wrong
@@ -153,7 +154,9 @@
  * (finding 2); both are planted bugs too.
  * Configuration: START_OK (pthread_create never fails), NO_TIMEOUT (idle
  * sleeps never time out), TAIL_FIRST (see above), LIVENESS (an LTL
- * property, for pan -a -f), NO_FRONTS, FCAP (a front's capacity, 2).
+ * property, for pan -a -f), NO_FRONTS, FCAP (a front's capacity, 2),
+ * TAKE_ORDER (each shard's jobs taken to run in order: fails with fronts,
+ * as jobpool.h says, README.md).
  */
 
 /* ---- locks: 0 = free, else the holder's _pid + 1 ---- */
@@ -268,7 +271,8 @@ byte nfinished;     /* producers and shutdown that returned */
 #if defined(FRONTS) && !defined(BUG_FRONT_INVISIBLE)
 #define SEEN(s) FRONT(s)
 #define FSTEP(g, s, yes) atomic { g -> if :: FRONT(s) -> goto yes :: else fi }
-#define FLAST(s, yes, no) atomic { if :: FRONT(s) -> goto yes :: else -> no fi }
+#define FLAST(s, yes, no)                                            \
+    atomic { if :: FRONT(s) -> goto yes :: else -> no fi }
 #ifndef BUG_FRONT_LOOK_FIRST
 /*
  * Front s is looked at in a step of its own only if, at its queue's step,
@@ -343,11 +347,27 @@ byte nfinished;     /* producers and shutdown that returned */
 /* A shard's whole look with the gate held (see the top): one step's test. */
 #define GATED_WORK(s) (head[s] != tail[s] || SEEN(s))
 
+/*
+ * -DTAKE_ORDER: job k of shard s is taken (by a pop or a front's CAS)
+ * only once every job before it in s has been (jobpool.h: a thread's jobs
+ * are taken in the order it submitted them).  It fails with fronts
+ * (README.md, "Fronts").
+ */
+#ifdef TAKE_ORDER
+#if NJOBS > 3
+#error "TAKE_ORDER needs NJOBS <= 3"
+#endif
+#define IN_ORDER(s, k)                                                   \
+    assert((k) < 1 || ran[(s) * NJOBS] != 0);                            \
+    assert((k) < 2 || ran[(s) * NJOBS + 1] != 0)
+#else
+#define IN_ORDER(s, k) skip
+#endif
 /* A pop from shard s under head_lock[s]: the job at its head, taken once,
  * and only if pushed. */
 #define POP(s)                                                           \
     job = (s) * NJOBS + head[s];                                         \
-    assert(head[s] < tail[s] && ran[job] == 0);                          \
+    assert(head[s] < tail[s] && ran[job] == 0); IN_ORDER(s, head[s]);    \
     ran[job]++; head[s]++; job = 0
 #ifndef FRONTS
 /* A pop from shard s, going to got; pre and post are ghost updates made
@@ -372,7 +392,7 @@ byte nfinished;     /* producers and shutdown that returned */
  * only if pushed. */
 #define FPOP(s)                                                          \
     job = (s) * NJOBS + fnext[s];                                        \
-    assert(fnext[s] < tail[s] && ran[job] == 0);                         \
+    assert(fnext[s] < tail[s] && ran[job] == 0); IN_ORDER(s, fnext[s]);  \
     ran[job]++; fnext[s]++; job = 0
 /* head_lock[s] is free for a pop.  hlock[s] is set by a fill all the
  * same (LIVE reads it). */
@@ -457,8 +477,10 @@ byte nfinished;     /* producers and shutdown that returned */
  * The filler's take of its own front, first (job__shards_take():
  * w->filled), out of its job: the CAS, or, the front empty, mine = NONE.
  * Once its front is dead (see LIVE), that failed take is merged into the
- * step next to it: the take before it, or the scan's first step.  BUG_FRONT_TAKE_NO_CAS makes this take a load of next,
- * then a store of next + 1 (h holds next + 1, 0 for none).
+ * step next to it: the take before it, or the scan's first step.
+ * BUG_FRONT_TAKE_NO_CAS makes this take (only) a load of next, then a
+ * store of next + 1 (h holds next + 1, 0 for none): the filler's race
+ * with a thief is enough to run a job twice.
  */
 #define NOT_LIVE_MINE (mine == NONE || !LIVE(mine))
 #ifndef BUG_FRONT_TAKE_NO_CAS
