@@ -83,10 +83,11 @@
  *    the front empty and head_lock[s] free is not loaded in a step of its
  *    own: that step answers "empty" for the shard.  If C's later load of
  *    the front finds jobs, a fill was published in between, of jobs pushed
- *    after the queue's load; the look changes nothing, so its loads may
- *    all move to just after that publish, where the queue still holds
- *    those jobs (the fill has not advanced), and the model's look there
- *    answers "work", as C's does.  (Not for the depth, whose number
+ *    after the queue's load; the look changes nothing, so the shard's
+ *    loads may move to just after that publish (still before C's load of
+ *    the front), where the queue still holds those jobs (the fill has not
+ *    advanced): the model's look there answers "work", as C's does, and
+ *    later loads no longer matter.  (Not for the depth, whose number
  *    would change, nor for a scan, whose takes cannot move.)
  *  - With the gate held, a shard's queue found empty stays empty, and no
  *    fill can start from it, nor be under way (its jobs would still be in
