@@ -14,7 +14,7 @@
 # own bounds (jobs, threads), by a depth limit (pan -m) and by a memory
 # limit (-DMEMLIM), both above what the run needs: a run that hit one would
 # fail as "search incomplete", whatever the load.  One run at a time: about
-# 2 min of CPU and at most 450 MB.
+# 3 min of CPU and at most 650 MB.
 #
 # Environment:
 #   top_srcdir          set by the test harness; the model is in
@@ -23,7 +23,7 @@
 #   CC, SPIN            the C compiler (also used as Spin's preprocessor)
 #                       and spin
 #   JOBPOOL_MODEL_FULL  1: add the long runs listed in README.md (about
-#                       12 min of CPU more, at most 2.9 GB)
+#                       13 min of CPU more, at most 2.9 GB)
 #   JOBPOOL_MODEL_KEEP  1: keep the work directory, with pan.log and any
 #                       error trail of each run
 set -u
@@ -161,15 +161,16 @@ status=0
 model=core.pml
 
 # The model as the protocol should be (issue 12 with the fixes of
-# README.md, "Findings"), exhaustively.
+# README.md, "Findings"), exhaustively.  Shards of two jobs or more have
+# fronts (README.md, "Fronts"); with 2x1 jobs no front is ever filled.
 verify fixed pass 1024 "$fixed" "$collapse" "$depth -w24" \
-    "fixed pool: 2 workers, 2x2 jobs, shutdown" || status=1
+    "fixed pool: 2 workers, 2x2 jobs, fronts, shutdown" || status=1
 verify elastic pass 512 "$elastic" "$safety" "$depth -w22" \
     "elastic, max 2: 2x1 jobs, failing starts, timeouts" || status=1
-verify elastic-3-jobs pass 512 "-DELASTIC -DNPROD=1 -DNJOBS=3" "$safety" \
-    "$depth -w22" "elastic, max 2: 1x3 jobs" || status=1
+verify elastic-3-jobs pass 512 "-DELASTIC -DNPROD=1 -DNJOBS=3" "$collapse" \
+    "$depth -w22" "elastic, max 2: 1x3 jobs, fronts" || status=1
 verify one-place pass 512 "-DELASTIC -DMAXT=1" "$collapse" "$depth -w22" \
-    "elastic, max 1: 2x2 jobs, the exit/stay race" || status=1
+    "elastic, max 1: 2x2 jobs, fronts, the exit/stay race" || status=1
 
 # Planted bugs: each must be found.
 for bug in BUG_PUBLISH_AFTER_CHECK BUG_NO_RULE3 BUG_PARK_NO_RECHECK \
@@ -185,6 +186,18 @@ done
 verify BUG_STAY_COUNTS_RESERVED fail 256 \
     "$one_place -DBUG_STAY_COUNTS_RESERVED" "$quick" "$depth -w20" \
     "planted bug, max 1: finding 2 in part" || status=1
+# The fronts' planted bugs need a shard of two jobs or more.
+for bug in BUG_FRONT_ADVANCE_FIRST BUG_FRONT_INVISIBLE BUG_FRONT_LOOK_FIRST \
+    BUG_FRONT_TAKE_NO_CAS BUG_FRONT_FILL_UNLOCKED; do
+    verify "$bug" fail 256 "-DNPROD=1 -DNJOBS=3 -D$bug" "$quick" \
+        "$depth -w20" "planted bug, fixed pool, 1x3 jobs, fronts" || status=1
+done
+# Not a bug (README.md, "Fronts"): with fronts, a thread's jobs are taken
+# from its queue in order, but a later one may be taken to run while
+# earlier ones wait in a front, as jobpool.h says.
+verify take-order fail 256 "-DNPROD=1 -DNJOBS=3 -DTAKE_ORDER" "$quick" \
+    "$depth -w20" "fronts: taken to run in submission order (they are not)" ||
+    status=1
 
 # The protocol as issue 12 worded it (README.md, "Findings"): each
 # wording the model found wrong must still be found wrong.
@@ -245,8 +258,10 @@ done
 # The long runs, with JOBPOOL_MODEL_FULL=1 (README.md, "Results").
 if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
     model=core.pml
-    verify full-elastic pass 8192 "-DELASTIC" "$collapse" "$depth -w27" \
-        "elastic, max 2: 2x2 jobs" || status=1
+    # Without fronts: with them this run takes 105 M states and 7.2 GB
+    # (README.md, "Results").
+    verify full-elastic pass 8192 "-DELASTIC -DNO_FRONTS" "$collapse" \
+        "$depth -w27" "elastic, max 2: 2x2 jobs, no fronts" || status=1
     verify full-3-workers pass 2048 "-DNW=3 -DNPROD=1 -DNJOBS=3" \
         "$collapse" "$depth -w25" "fixed pool: 3 workers, 1x3 jobs" ||
         status=1
@@ -258,6 +273,9 @@ if [ "${JOBPOOL_MODEL_FULL:-0}" = 1 ]; then
         "max 1, 2x2 jobs, tail first" || status=1
     verify full-liveness pass 2048 "-DNJOBS=1 -DLIVENESS" "$liveness" \
         "-a -f $depth -w24" "LTL, fixed pool, 2x1 jobs" || status=1
+    verify full-liveness-fronts pass 2048 "-DNPROD=1 -DNJOBS=3 -DLIVENESS" \
+        "$liveness" "-a -f $depth -w24" "LTL, fixed pool, 1x3 jobs, fronts" ||
+        status=1
     verify full-liveness-elastic pass 4096 \
         "$elastic -DLIVENESS -DDECLINES=2" "$liveness" "-a -f $depth -w24" \
         "LTL, elastic, 2x1 jobs, 2 declined timeouts" || status=1

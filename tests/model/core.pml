@@ -2,7 +2,9 @@
 /*
  * core.pml: a Promela model of jobpool 0.3's core (issue 12): per-producer
  * shards, the parked stack and its recheck, rule 3, elastic growth with
- * parallel starts, idle exits with the final look, and shutdown.
+ * parallel starts, idle exits with the final look, and shutdown; and each
+ * shard's front (lib/shards.c): jobs a worker moves out of the queue's
+ * head in one turn of head_lock, which anyone then takes by a CAS.
  * README.md in this directory maps each step to the C code, says what is
  * left out, and lists the results; check-model.sh runs it.
  *
@@ -36,6 +38,63 @@
  *  - With the gate held (leave_if_idle, exit_or_stay), tail[s] is fixed
  *    and "empty" stays true: a decision that follows an "empty" look may
  *    share its step.
+ *
+ * Fronts (FRONTS: on whenever a shard has two jobs or more, since a fill
+ * needs a job left behind the one popped; with NJOBS 1 every front stays
+ * empty and its steps are left out; -DNO_FRONTS leaves them out anyway).
+ * A front is a pair fnext[s] <= fend[s] of job numbers, C's word.  Its
+ * take is one step, the CAS: the loads of the word and of the slot before
+ * it only choose what the CAS expects, and a taker whose CAS fails has
+ * changed nothing.  One front per shard where C has JOB__FRONTS (2): a
+ * second front of a shard is filled only while the first holds jobs,
+ * after two pops and two fills, so four jobs of one shard, more than any
+ * configuration has (NJOBS <= 3); and each front is looked at and taken
+ * from by its own loads and CASes, as the model's two fronts (one per
+ * shard) are.  Capacity FCAP (2), not 64.
+ *  - Fill.  At a pop under head_lock[s] (hlock[s], modelled across a fill
+ *    only), when a job is left behind the popped one and the front is
+ *    empty, the filler may fill it.  C fills only under a backlog (a depth
+ *    of JOB__FRONT_MIN_DEPTH at a later load): a heuristic, which only
+ *    takes fills away.  A push, or a front take, that C sees between the
+ *    pop and those tests commutes with the pop (other variables, and the
+ *    pop's "head < tail" holds either way), so it may come before the pop.
+ *    Then publish: choose n, 1 <= n <= FCAP, jobs all there, and store the
+ *    front.  C reads tail_seen or tail_seq before it copies the slots;
+ *    reading at the store can only offer more n, and nobody reads the
+ *    copies before the store.  Then advance head[s] past the front and
+ *    unlock: a step of its own (BUG_FRONT_ADVANCE_FIRST swaps the two).
+ *  - Takes.  The filler takes from its own front first (job__shards_take:
+ *    w->filled).  Every scan: before each shard's queue, a take from its
+ *    front that may or may not happen (take_stale_front: staleness is a
+ *    heuristic, so a nondeterministic choice); after every queue was seen
+ *    empty, shard 0's front, then shard 1's (take_any_front).  A worker
+ *    that finds head_lock[s] held waits for it (take_from).
+ *  - Looks (work_visible, the depth) load head, tail, then the front, as
+ *    shard_depth() does.  A look that finds the queue empty sees in the
+ *    front the jobs of any fill under way, since a fill publishes before
+ *    it advances.
+ * Three merges, so that empty fronts cost few steps:
+ *  - A dead front (LIVE below false: empty, no fill under way, fewer than
+ *    two of its shard's jobs left to pop) stays empty for good, so a load
+ *    of it gives the same at any later moment and commutes with every
+ *    step: each step that only loads it is merged into the next step, or
+ *    into the one before when it would end a scan.
+ *  - In work_visible(), a front whose queue step finds the queue empty,
+ *    the front empty and head_lock[s] free is not loaded in a step of its
+ *    own: that step answers "empty" for the shard.  If C's later load of
+ *    the front finds jobs, a fill was published in between, of jobs pushed
+ *    after the queue's load; the look changes nothing, so the shard's
+ *    loads may move to just after that publish (still before C's load of
+ *    the front), where the queue still holds those jobs (the fill has not
+ *    advanced): the model's look there answers "work", as C's does, and
+ *    later loads no longer matter.  (Not for the depth, whose number
+ *    would change, nor for a scan, whose takes cannot move.)
+ *  - With the gate held, a shard's queue found empty stays empty, and no
+ *    fill can start from it, nor be under way (its jobs would still be in
+ *    the queue), so its front, loaded later, is what it was: under the
+ *    gate a shard's whole look is one step.
+ * Cancel (job_pool_cancel_queued) is not in this model (README.md), so
+ * neither is its taking of front jobs.
  */
 
 #ifndef NPROD
@@ -57,6 +116,12 @@
 #define MAXT NW
 #endif
 #define NONE 255
+#if NJOBS >= 2 && !defined(NO_FRONTS)
+#define FRONTS
+#endif
+#ifndef FCAP
+#define FCAP 2 /* a front's capacity (C: JOB__FRONT_SLOTS, 64) */
+#endif
 
 /*
  * Planted bugs, each with -D (check-model.sh runs each and fails if it is
@@ -76,12 +141,23 @@
  *                            itself spinning, so it never applies rule 3
  *   BUG_STAY_COUNTS_RESERVED exit_or_stay counts reserved starts as room
  *                            taken (fix 2 undone in part)
+ *   BUG_FRONT_ADVANCE_FIRST  a fill advances head[s] before it publishes
+ *                            the front
+ *   BUG_FRONT_INVISIBLE      looks (work_visible, depth) ignore fronts
+ *   BUG_FRONT_LOOK_FIRST     looks load the front before head and tail
+ *                            (not in the looks under the gate)
+ *   BUG_FRONT_TAKE_NO_CAS    the filler's take of its own front loads
+ *                            next, then stores next + 1
+ *   BUG_FRONT_FILL_UNLOCKED  a fill does not hold head_lock[s] from the pop
+ *                            to the advance
  * The protocol as issue 12 words it, where the model found it wrong
  * (README.md, "Findings"): ISSUE_SLOW (finding 1), ISSUE_RESERVE
  * (finding 2); both are planted bugs too.
  * Configuration: START_OK (pthread_create never fails), NO_TIMEOUT (idle
  * sleeps never time out), TAIL_FIRST (see above), LIVENESS (an LTL
- * property, for pan -a -f).
+ * property, for pan -a -f), NO_FRONTS, FCAP (a front's capacity, 2),
+ * TAKE_ORDER (each shard's jobs taken to run in order: fails with fronts,
+ * as jobpool.h says, README.md).
  */
 
 /* ---- locks: 0 = free, else the holder's _pid + 1 ---- */
@@ -105,7 +181,30 @@ byte pool_lock;
 /* ---- shards: a FIFO as two counters; job s * NJOBS + n ---- */
 byte tail[2]; /* jobs pushed: seq_cst RMW under tail_lock[s] */
 byte head[2]; /* jobs taken, under head_lock[s] */
-#define QUEUED (head[0] != tail[0] || head[1] != tail[1])
+#ifdef FRONTS
+/* Shard s's front holds its jobs fnext[s] .. fend[s] - 1: the word, stored
+ * by a fill under head_lock[s], moved on by a take's CAS. */
+byte fnext[2];
+byte fend[2];
+byte hlock[2]; /* head_lock[s]: its filler's _pid + 1, pop to advance */
+#define FRONT(s) (fnext[s] != fend[s])
+/*
+ * Front s may hold a job, now or later: it holds one, a fill of it is
+ * under way, or two of its shard's NJOBS jobs (pushed or not) are still
+ * to be popped (a fill needs a pop with a job left behind it).  Once
+ * false, it stays false and the front stays empty (see the top): a step
+ * that only loads it is merged into the step after it (an option guarded
+ * by !LIVE), or, when it would end a scan, into the step before it (a
+ * jump guarded by !LIVE).
+ */
+#define LIVE(s) (FRONT(s) || hlock[s] != 0 || head[s] + 2 <= NJOBS)
+#define IF_DEAD(s, no) if :: !LIVE(s) -> no :: else fi
+#else
+#define FRONT(s) false
+#endif
+/* Jobs accepted and not taken, in a queue or a front. */
+#define QUEUED                                                           \
+    (head[0] != tail[0] || head[1] != tail[1] || FRONT(0) || FRONT(1))
 
 /* ---- idle state, under idle_lock unless said otherwise ---- */
 byte stack[NW];     /* the parked stack; stack[nparked - 1] is the top */
@@ -154,38 +253,266 @@ byte nfinished;     /* producers and shutdown that returned */
     do :: p < NW && alive[p] -> p++ :: p == NW -> p = NONE; break        \
        :: else -> break od
 
-/* One shard's look of work_visible() (see the top), jumping to yes if it
- * has work; LAST_LOOK runs no (ending in a goto) if it has none. */
+/*
+ * work_visible(): WORK_LOOK jumps to yes if it sees work, else runs no
+ * (which ends in a goto).  QLOOK and QLAST are a shard's queue's part,
+ * each first step guarded by g; FSTEP and FLAST its front's.
+ */
 #ifndef TAIL_FIRST
-#define LOOK(s, yes) atomic { if :: head[s] != tail[s] -> goto yes :: else fi }
-#define LAST_LOOK(s, yes, no)                                            \
-    atomic { if :: head[s] != tail[s] -> goto yes :: else -> no fi }
+#define QLOOK(g, s, yes)                                                 \
+    atomic { g -> if :: head[s] != tail[s] -> goto yes :: else fi }
+#define QLAST(g, s, yes, no)                                             \
+    atomic { g -> if :: head[s] != tail[s] -> goto yes :: else -> no fi }
 #else
-#define LOOK(s, yes) atomic { h = tail[s] };                             \
+#define QLOOK(g, s, yes) atomic { g -> h = tail[s] };                    \
     atomic { if :: h != head[s] -> h = 0; goto yes :: else -> h = 0 fi }
-#define LAST_LOOK(s, yes, no) atomic { h = tail[s] };                    \
+#define QLAST(g, s, yes, no) atomic { g -> h = tail[s] };                \
     atomic { if :: h != head[s] -> h = 0; goto yes :: else -> h = 0; no fi }
 #endif
+#if defined(FRONTS) && !defined(BUG_FRONT_INVISIBLE)
+#define SEEN(s) FRONT(s)
+#define FSTEP(g, s, yes) atomic { g -> if :: FRONT(s) -> goto yes :: else fi }
+#define FLAST(s, yes, no)                                            \
+    atomic { if :: FRONT(s) -> goto yes :: else -> no fi }
+#ifndef BUG_FRONT_LOOK_FIRST
+/*
+ * Front s is looked at in a step of its own only if, at its queue's step,
+ * the queue was seen empty while the front held a job or a fill of it was
+ * under way (MUST); otherwise that load is merged into the queue's step,
+ * which then answers "empty" for the shard (see the top).
+ */
+#define MUST(s) (FRONT(s) || hlock[s] != 0)
+#ifndef TAIL_FIRST
+#define SHARD_LOOK(s, yes, FRONT_STEP, NEXT)                             \
+    if                                                                   \
+    :: atomic { head[s] != tail[s] -> goto yes }                         \
+    :: atomic { head[s] == tail[s] && MUST(s) }; FRONT_STEP; NEXT        \
+    :: atomic { head[s] == tail[s] && !MUST(s) }; NEXT                   \
+    fi
+#define SHARD_LAST(s, yes, no)                                           \
+    if                                                                   \
+    :: atomic { head[s] != tail[s] -> goto yes }                         \
+    :: atomic { head[s] == tail[s] && MUST(s) }; FLAST(s, yes, no)       \
+    :: atomic { head[s] == tail[s] && !MUST(s) -> no }                   \
+    fi
+#else
+#define SHARD_LOOK(s, yes, FRONT_STEP, NEXT)                             \
+    atomic { h = tail[s] };                                              \
+    if                                                                   \
+    :: atomic { h != head[s] -> h = 0; goto yes }                        \
+    :: atomic { h == head[s] && MUST(s) -> h = 0 }; FRONT_STEP; NEXT     \
+    :: atomic { h == head[s] && !MUST(s) -> h = 0 }; NEXT                \
+    fi
+#define SHARD_LAST(s, yes, no)                                           \
+    atomic { h = tail[s] };                                              \
+    if                                                                   \
+    :: atomic { h != head[s] -> h = 0; goto yes }                        \
+    :: atomic { h == head[s] && MUST(s) -> h = 0 }; FLAST(s, yes, no)    \
+    :: atomic { h == head[s] && !MUST(s) -> h = 0; no }                  \
+    fi
+#endif
+#define WORK_LOOK(yes, no)                                               \
+    SHARD_LOOK(0, yes, FSTEP(true, 0, yes), SHARD_LAST(1, yes, no))
+#else
+#define WORK_LOOK(yes, no)                                               \
+    if                                                                   \
+    :: FSTEP(LIVE(0), 0, yes); QLOOK(true, 0, yes)                       \
+    :: QLOOK(!LIVE(0), 0, yes)                                           \
+    fi;                                                                  \
+    if                                                                   \
+    :: FSTEP(LIVE(1), 1, yes); QLAST(true, 1, yes, no)                   \
+    :: QLAST(!LIVE(1), 1, yes, no)                                       \
+    fi
+#endif
+/* The depth's loads, each a step, adding to d; then DECIDE(g, FIN). */
+#define DEPTH(DECIDE, FIN)                                               \
+    atomic { h = head[0] }; atomic { d = tail[0] - h; h = 0 };           \
+    if                                                                   \
+    :: atomic { LIVE(0) -> d = d + fend[0] - fnext[0] };                 \
+       atomic { h = head[1] }                                            \
+    :: atomic { !LIVE(0) -> h = head[1] }                                \
+    fi;                                                                  \
+    atomic { d = d + tail[1] - h; h = 0 };                               \
+    if                                                                   \
+    :: atomic { LIVE(1) -> d = d + fend[1] - fnext[1] }; DECIDE(true, FIN) \
+    :: DECIDE(!LIVE(1), FIN)                                             \
+    fi
+#else
+#define SEEN(s) false
+#define WORK_LOOK(yes, no) QLOOK(true, 0, yes); QLAST(true, 1, yes, no)
+#define DEPTH(DECIDE, FIN)                                               \
+    atomic { h = head[0] }; atomic { d = tail[0] - h; h = 0 };           \
+    atomic { h = head[1] }; atomic { d = d + tail[1] - h; h = 0 };       \
+    DECIDE(true, FIN)
+#endif
+/* A shard's whole look with the gate held (see the top): one step's test. */
+#define GATED_WORK(s) (head[s] != tail[s] || SEEN(s))
 
-/* A pop from shard s under head_lock[s], going to got; pre and post are
- * ghost updates made with it.  A job is taken once, and only if pushed. */
+/*
+ * -DTAKE_ORDER: job k of shard s is taken (by a pop or a front's CAS)
+ * only once every job before it in s has been (jobpool.h: a thread's jobs
+ * are taken in the order it submitted them).  It fails with fronts
+ * (README.md, "Fronts").
+ */
+#ifdef TAKE_ORDER
+#if NJOBS > 3
+#error "TAKE_ORDER needs NJOBS <= 3"
+#endif
+#define IN_ORDER(s, k)                                                   \
+    assert((k) < 1 || ran[(s) * NJOBS] != 0);                            \
+    assert((k) < 2 || ran[(s) * NJOBS + 1] != 0)
+#else
+#define IN_ORDER(s, k) skip
+#endif
+/* A pop from shard s under head_lock[s]: the job at its head, taken once,
+ * and only if pushed. */
+#define POP(s)                                                           \
+    job = (s) * NJOBS + head[s];                                         \
+    assert(head[s] < tail[s] && ran[job] == 0); IN_ORDER(s, head[s]);    \
+    ran[job]++; head[s]++; job = 0
+#ifndef FRONTS
+/* A pop from shard s, going to got; pre and post are ghost updates made
+ * with it. */
 #define TAKE(s, pre, post, got, none)                                    \
     atomic {                                                             \
         pre;                                                             \
         if                                                               \
-        :: head[s] != tail[s] ->                                         \
-            job = (s) * NJOBS + head[s];                                 \
-            assert(head[s] < tail[s] && ran[job] == 0);                  \
-            ran[job]++; head[s]++; job = 0; post; goto got               \
+        :: head[s] != tail[s] -> POP(s); post; goto got                  \
         :: else -> none                                                  \
         fi                                                               \
     }
 /* A scan from a rotating cursor: either shard first. */
-#define SCAN(pre, post, got, none)                                       \
+#define SCAN(g, pre, post, got, none)                                    \
     if                                                                   \
     :: TAKE(0, pre, post, got, skip); TAKE(1, skip, post, got, goto none) \
     :: TAKE(1, pre, post, got, skip); TAKE(0, skip, post, got, goto none) \
     fi
+#define NOT_MINE skip
+#else
+/* The CAS of job__front_take(s): the front's next job, taken once, and
+ * only if pushed. */
+#define FPOP(s)                                                          \
+    job = (s) * NJOBS + fnext[s];                                        \
+    assert(fnext[s] < tail[s] && ran[job] == 0); IN_ORDER(s, fnext[s]);  \
+    ran[job]++; fnext[s]++; job = 0
+/* head_lock[s] is free for a pop.  hlock[s] is set by a fill all the
+ * same (LIVE reads it). */
+#ifndef BUG_FRONT_FILL_UNLOCKED
+#define HEAD_FREE(s) (hlock[s] == 0)
+#else
+#define HEAD_FREE(s) true
+#endif
+/* A fill's count: from 1 to FCAP jobs, all there (0 when none is left,
+ * which only BUG_FRONT_FILL_UNLOCKED can meet). */
+#define CHOOSE(s)                                                        \
+    nf = 0;                                                              \
+    do                                                                   \
+    :: nf < FCAP && head[s] + nf < tail[s] -> nf++                       \
+    :: nf > 0 || head[s] == tail[s] -> break                             \
+    od
+/* fill_front(): publish the front; then advance head[s] past it, unlock
+ * head_lock[s] and go to got. */
+#ifndef BUG_FRONT_ADVANCE_FIRST
+#define FILL(s, got)                                                     \
+    atomic { CHOOSE(s); fnext[s] = head[s]; fend[s] = head[s] + nf; nf = 0 }; \
+    atomic { head[s] = fend[s]; hlock[s] = 0; goto got }
+#else
+#define FILL(s, got)                                                     \
+    atomic { CHOOSE(s); head[s] = head[s] + nf };                        \
+    atomic {                                                             \
+        fnext[s] = head[s] - nf; fend[s] = head[s]; nf = 0; hlock[s] = 0; \
+        goto got                                                         \
+    }
+#endif
+/*
+ * Shard s in a scan, each first step guarded by g, going to got with a
+ * job: a take from its front (take_stale_front, if the choice says
+ * stale), or take_from(): if the queue is seen empty, run empty; else
+ * wait for head_lock[s], pop, and maybe fill the front (mine = s).  pre
+ * and post are ghost updates made with the take.
+ */
+#define SHARD(g, s, pre, post, got, empty)                               \
+    if                                                                   \
+    :: atomic { g && FRONT(s) -> pre; FPOP(s); post; goto got }          \
+    :: atomic {                                                          \
+        g && HEAD_FREE(s) && head[s] != tail[s] -> pre; POP(s); post;    \
+        if                                                               \
+        :: head[s] != tail[s] && !FRONT(s) -> hlock[s] = ME; mine = s    \
+        :: true -> goto got                                              \
+        fi                                                               \
+       };                                                                \
+       FILL(s, got)                                                      \
+    :: atomic { g && head[s] == tail[s] -> pre; empty }                  \
+    fi
+/* take_any_front(): shard 0's front, then shard 1's (dead ones merged,
+ * see LIVE); none if both are empty. */
+#define ALL_DEAD(none) if :: !LIVE(0) && !LIVE(1) -> goto none :: else fi
+#define ANY(post, got, none)                                             \
+    if                                                                   \
+    :: atomic {                                                          \
+        LIVE(0) ->                                                       \
+        if                                                               \
+        :: FRONT(0) -> FPOP(0); post; goto got                           \
+        :: else -> IF_DEAD(1, goto none)                                 \
+        fi                                                               \
+       };                                                                \
+       atomic {                                                          \
+        if :: FRONT(1) -> FPOP(1); post; goto got :: else -> goto none fi \
+       }                                                                 \
+    :: atomic {                                                          \
+        !LIVE(0) ->                                                      \
+        if :: FRONT(1) -> FPOP(1); post; goto got :: else -> goto none fi \
+       }                                                                 \
+    fi
+/* A scan (job__shards_take() past the filler's own front), its first
+ * step guarded by g: from a rotating cursor, either shard first; then
+ * take_any_front(). */
+#define SCAN(g, pre, post, got, none)                                    \
+    if                                                                   \
+    :: SHARD(g, 0, pre, post, got, skip);                                \
+       SHARD(true, 1, skip, post, got, ALL_DEAD(none)); ANY(post, got, none) \
+    :: SHARD(g, 1, pre, post, got, skip);                                \
+       SHARD(true, 0, skip, post, got, ALL_DEAD(none)); ANY(post, got, none) \
+    fi
+/*
+ * The filler's take of its own front, first (job__shards_take():
+ * w->filled), out of its job: the CAS, or, the front empty, mine = NONE.
+ * Once its front is dead (see LIVE), that failed take is merged into the
+ * step next to it: the take before it, or the scan's first step.
+ * BUG_FRONT_TAKE_NO_CAS makes this take (only) a load of next, then a
+ * store of next + 1 (h holds next + 1, 0 for none): the filler's race
+ * with a thief is enough to run a job twice.
+ */
+#define NOT_LIVE_MINE (mine == NONE || !LIVE(mine))
+#ifndef BUG_FRONT_TAKE_NO_CAS
+#define MINE_TAKE                                                        \
+    atomic {                                                             \
+        mine != NONE && LIVE(mine) -> nrunning--;                        \
+        if                                                               \
+        :: FRONT(mine) -> FPOP(mine); IF_DEAD(mine, mine = NONE);        \
+            nrunning++; goto in_job                                      \
+        :: else -> mine = NONE                                           \
+        fi                                                               \
+    }
+#else
+#define MINE_TAKE                                                        \
+    atomic {                                                             \
+        mine != NONE && LIVE(mine) -> nrunning--;                        \
+        if :: FRONT(mine) -> h = fnext[mine] + 1 :: else -> mine = NONE fi \
+    };                                                                   \
+    atomic {                                                             \
+        if                                                               \
+        :: h != 0 ->                                                     \
+            job = mine * NJOBS + h - 1; fnext[mine] = h; h = 0;          \
+            assert(ran[job] == 0); ran[job]++; job = 0;                  \
+            nrunning++; goto in_job                                      \
+        :: else                                                          \
+        fi                                                               \
+    }
+#endif
+/* A worker that is not inside a job has no front of its own. */
+#define NOT_MINE assert(mine == NONE)
+#endif
 
 /* Take worker me off the stack, wherever it is (idle_lock held). */
 #define UNSTACK(me)                                                      \
@@ -300,20 +627,19 @@ byte nfinished;     /* producers and shutdown that returned */
  * wake_or_grow(): lock idle_lock; with nobody spinning, pop a parked
  * worker and, after unlocking, set its wake flag and signal it; or, in an
  * elastic pool with nobody parked, room below max_threads and fewer starts
- * than queued jobs (the depth, loaded shard by shard), reserve a thread,
- * unlock and start it.
+ * than queued jobs (the depth, loaded shard by shard, fronts included),
+ * reserve a thread, unlock and start it.
  */
 #ifdef ELASTIC
-#define GROW(FIN)                                                        \
-    atomic { h = head[0] }; atomic { d = tail[0] - h; h = 0 };           \
-    atomic { h = head[1] }; atomic { d = d + tail[1] - h; h = 0 };       \
+#define DECIDE(g, FIN)                                                   \
     atomic {                                                             \
+        g ->                                                             \
         if                                                               \
         :: nstarting < d -> RESERVE; idle_lock = 0; d = 0                \
         :: else -> idle_lock = 0; d = 0; FIN                             \
         fi                                                               \
-    };                                                                   \
-    START(FIN)
+    }
+#define GROW(FIN) DEPTH(DECIDE, FIN); START(FIN)
 #define NO_GROWTH !ROOM
 #else
 #define GROW(FIN)
@@ -478,6 +804,10 @@ done:
 proctype worker(byte me)
 {
     byte job, h, d, p, i, w;
+#ifdef FRONTS
+    byte nf;          /* jobs of the fill under way */
+    byte mine = NONE; /* w->filled: the shard whose front it filled */
+#endif
 
 end_place:
     atomic { go[me] -> go[me] = false };
@@ -489,11 +819,12 @@ start:
 #endif
     atomic { idle_lock == 0 -> nspinning++; nstarting-- };
 take:
-    /* a: take from the first shard with work */
-    SCAN(skip, skip, taken, poll);
+    /* a: take from the first shard with work; the front of a shard whose
+     * queue it pops may be filled on the way */
+    SCAN(true, NOT_MINE, skip, taken, poll);
 #ifdef BUG_WOKEN_NO_RULE3
 woken_take:
-    SCAN(skip, nrunning++, in_job, woken_dry);
+    SCAN(true, skip, nrunning++, in_job, woken_dry);
 woken_dry:
     atomic { nspinning++; goto poll };
 #endif
@@ -508,19 +839,27 @@ taken:
         nrunning++; goto in_job
     };
 rule3:
-    LOOK(0, helper); LAST_LOOK(1, helper, nrunning++; goto in_job);
+    WORK_LOOK(helper, nrunning++; goto in_job);
 helper:
     WAKE_OR_GROW(nrunning++; goto in_job, wake_helper);
 in_job:
     /* inside a job (nrunning); then take and run until a scan finds
-     * nothing; then nspinning++ and back to a */
-    SCAN(nrunning--, nrunning++, in_job, dry);
+     * nothing, a filler from its front first; then nspinning++ and back
+     * to a */
+#ifdef FRONTS
+    if
+    :: MINE_TAKE; SCAN(true, skip, nrunning++, in_job, dry)
+    :: SCAN(NOT_LIVE_MINE, nrunning--; mine = NONE, nrunning++, in_job, dry)
+    fi;
+#else
+    SCAN(true, nrunning--, nrunning++, in_job, dry);
+#endif
 dry:
     atomic { nspinning++; goto take };
 poll:
     /* b: spin, polling work_visible() a bounded number of times: one poll
      * stands for all, since a poll that sees nothing changes nothing */
-    LOOK(0, take); LAST_LOOK(1, take, goto park);
+    WORK_LOOK(take, goto park);
 park:
     /* c: lock idle_lock; stopping?  If not, push itself and nparked++ in
      * the same step: a producer's load of nparked, the one access that
@@ -539,7 +878,7 @@ park:
 #endif
     };
     /* recheck: work visible?  Then off the stack if still on it */
-    LOOK(0, found); LAST_LOOK(1, found, asleep[me] = true; goto sleep);
+    WORK_LOOK(found, asleep[me] = true; goto sleep);
 found:
     atomic {
         idle_lock == 0 ->
@@ -551,7 +890,7 @@ found:
     atomic { nspinning++; idle_lock = 0; goto take };
 stop_look:
     /* stopping, idle_lock held: work left: back to a; else exit */
-    LOOK(0, stop_work); LAST_LOOK(1, stop_work, goto stop_exit);
+    WORK_LOOK(stop_work, goto stop_exit);
 stop_work:
     atomic { idle_lock = 0; goto take };
 stop_exit:
@@ -570,11 +909,11 @@ sleep:
 #if defined(ELASTIC) && !defined(NO_TIMEOUT)
     :: atomic {
         !wake[me] && X_FREE && MAY_DECLINE -> X_TAKE;
-        if :: head[0] != tail[0] -> X_DROP; DECLINE; goto sleep :: else fi
+        if :: GATED_WORK(0) -> X_DROP; DECLINE; goto sleep :: else fi
        };
        atomic {
         if
-        :: head[1] != tail[1] || stopping || nlive == 0 || OFF_STACK ->
+        :: GATED_WORK(1) || stopping || nlive == 0 || OFF_STACK ->
             X_DROP; DECLINE; goto sleep
         :: else -> assert(onstack[me]); UNSTACK(me); asleep[me] = false
         fi
@@ -593,11 +932,11 @@ exit:
      */
     atomic {
         X_FREE -> X_TAKE; nexiting--;
-        if :: head[0] != tail[0] -> goto look_again :: else fi
+        if :: GATED_WORK(0) -> goto look_again :: else fi
     };
     atomic {
         if
-        :: head[1] != tail[1] -> goto look_again
+        :: GATED_WORK(1) -> goto look_again
         :: else ->
             leaving[me] = false; alive[me] = false; threads_alive--;
             X_DROP; goto end_place
@@ -691,9 +1030,16 @@ proctype shutdown()
      nlive < MAXT && !create_failed)
 #define stranded                                                         \
     (QUEUED && threads_alive == 0 && nstarting == 0 && npending == 0)
+#ifdef FRONTS
+/* A front holds jobs pushed, in order. */
+#define FRONT_OK(s) (fnext[s] <= fend[s] && fend[s] <= tail[s])
+#else
+#define FRONT_OK(s) true
+#endif
 #define counters_ok                                                      \
     (nlive + nreserved <= MAXT && nparked == NONSTACK &&                  \
-     nstarting <= MAXT && nexiting <= NW && nspinning <= NW)
+     nstarting <= MAXT && nexiting <= NW && nspinning <= NW &&           \
+     FRONT_OK(0) && FRONT_OK(1))
 bool wakeup_lost, start_lost, job_stranded;
 
 active proctype monitor()
