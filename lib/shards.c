@@ -28,6 +28,10 @@ int job__shards_init(job_pool *pool)
             job__queue_init(&pool->shards[ready].queue, JOB__SHARD_BLOCK_SLOTS);
         if (rc != 0)
             break;
+        for (unsigned k = 0; k < JOB__FRONTS; k++) {
+            JOB__ATOMIC_FIELD(&pool->shards[ready].fronts[k].word);
+            JOB__ATOMIC_FIELD(&pool->shards[ready].fronts[k].slots);
+        }
     }
     if (rc == 0)
         return 0;
@@ -130,8 +134,10 @@ bool job__front_take(struct job__front *f, struct job__slot *out)
             atomic_load_explicit(&f->slots[next].ctx, memory_order_relaxed);
         if (atomic_compare_exchange_weak_explicit(
                 &f->word, &w, w + (1u << JOB__FRONT_NEXT_SHIFT),
-                memory_order_seq_cst, memory_order_acquire))
+                memory_order_seq_cst, memory_order_acquire)) {
+            JOB__HAPPENS_AFTER(&f->word);
             return true;
+        }
     }
     return false;
 }
@@ -170,6 +176,7 @@ static void fill_front(struct job__shard *shard, struct job__front *f)
     }
     f->seq = head;
     w = ((w >> JOB__FRONT_GEN_SHIFT) + 1) << JOB__FRONT_GEN_SHIFT | n;
+    JOB__HAPPENS_BEFORE(&f->word);
     atomic_store_explicit(&f->word, w, memory_order_seq_cst);
     job__queue_taken_to(&shard->queue, head + n);
 }
